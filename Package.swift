@@ -1,0 +1,42 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let package = Package(
+    name: "flow",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "flow", targets: ["flow"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        .target(name: "FlowCore"),
+        .target(name: "FlowSpec", dependencies: ["FlowCore", .product(name: "Yams", package: "Yams")]),
+        .target(name: "FlowPlan", dependencies: ["FlowCore"]),
+        .target(name: "FlowStore", dependencies: ["FlowCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "FlowEngine", dependencies: ["FlowCore", "FlowPlan", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "CFlowSystem"),
+        .target(name: "FlowTasks", dependencies: [
+            "FlowCore", "CFlowSystem", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "FlowCLI", dependencies: [
+            "FlowCore", "FlowSpec", "FlowPlan", "FlowStore", "FlowEngine", "FlowTasks",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "flow", dependencies: ["FlowCLI"]),
+
+        .target(name: "FlowTestSupport", dependencies: ["FlowCore"], path: "Tests/FlowTestSupport"),
+        .testTarget(name: "FlowCoreTests", dependencies: ["FlowCore", "FlowTestSupport"]),
+        .testTarget(name: "FlowSpecTests", dependencies: ["FlowSpec", "FlowTasks", "FlowTestSupport"]),
+        .testTarget(name: "FlowPlanTests", dependencies: ["FlowPlan", "FlowSpec", "FlowTestSupport"]),
+        .testTarget(name: "FlowStoreTests", dependencies: ["FlowStore", "FlowTestSupport"]),
+        .testTarget(name: "FlowEngineTests", dependencies: ["FlowEngine", "FlowSpec", "FlowTestSupport"]),
+        .testTarget(name: "FlowTasksTests", dependencies: ["FlowTasks", "FlowTestSupport"]),
+        .testTarget(name: "FlowCLITests", dependencies: ["FlowTestSupport"]),
+    ]
+)

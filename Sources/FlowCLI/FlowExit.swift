@@ -1,0 +1,28 @@
+import ArgumentParser
+
+/// flow's exit codes. Documented in README; scripts depend on them, so never renumber one.
+enum FlowExit: Int32 {
+    case success = 0
+    case taskFailed = 1
+    case usage = 2
+    case invalidWorkflow = 65
+    case notFound = 66
+    case alreadyRunning = 69
+    case internalError = 70
+    case interrupted = 130
+
+    var code: ExitCode { ExitCode(rawValue) }
+}
+
+/// An error that ends a command with a message on stderr and a specific exit code.
+struct CommandFailure: Error, CustomStringConvertible {
+    var exit: FlowExit
+    var message: String
+
+    init(_ exit: FlowExit, _ message: String) {
+        self.exit = exit
+        self.message = message
+    }
+
+    var description: String { message }
+}

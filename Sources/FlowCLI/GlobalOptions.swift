@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+
+/// Options every command takes: where workflows and state live.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Folder of workflow files.", valueName: "dir"))
+    var workflows: String = "workflows"
+
+    @Option(name: .long, help: ArgumentHelp("State database (default: .flow/state.db beside the workflows folder; env FLOW_STATE).",
+                                            valueName: "path"))
+    var state: String?
+
+    @Option(name: .long, help: ArgumentHelp("Log level for flow's own messages on stderr: trace, debug, info, notice, warning, error (env FLOW_LOG_LEVEL).",
+                                            valueName: "level"))
+    var logLevel: String?
+
+    /// The workflows folder as an absolute path.
+    var workflowsDirectory: String {
+        let url = URL(fileURLWithPath: workflows, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+        return url.standardizedFileURL.path
+    }
+
+    /// The folder that relative `working_directory` values and `.flow/` are relative to.
+    var projectDirectory: String {
+        (workflowsDirectory as NSString).deletingLastPathComponent
+    }
+
+    var statePath: String {
+        if let state { return absolute(state) }
+        if let env = ProcessInfo.processInfo.environment["FLOW_STATE"], !env.isEmpty { return absolute(env) }
+        return projectDirectory + "/.flow/state.db"
+    }
+
+    /// Attempt logs and scratch files live beside the state database.
+    var stateDirectory: String { (statePath as NSString).deletingLastPathComponent }
+
+    private func absolute(_ path: String) -> String {
+        URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL.path
+    }
+}

@@ -1,0 +1,182 @@
+import ArgumentParser
+import FlowCore
+import FlowStore
+import Foundation
+
+struct HistoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "history", abstract: "List past runs of a workflow, newest first.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Workflow name or path.")
+    var workflow: String
+
+    @Option(name: .long, help: "How many runs to show.")
+    var limit: Int = 20
+
+    @Flag(name: .long, help: "Print a JSON document.")
+    var json = false
+
+    struct Document: Encodable {
+        var version = JSONDocument.version
+        var workflow: String
+        var runs: [Entry]
+    }
+
+    struct Entry: Encodable {
+        var id: Int64
+        var status: String
+        var startedAt: String
+        var createdAt: Date
+        var finishedAt: Date?
+        var durationSeconds: Double?
+        var resumes: Int
+        var error: String?
+    }
+
+    func run() async throws {
+        try LogSetup.bootstrap(global.logLevel)
+        guard (1...100_000).contains(limit) else { throw CommandFailure(.usage, "flow: --limit must be between 1 and 100000") }
+        let project = Project(options: global)
+        let wf = try project.load(try project.locate(workflow))
+        var runs: [RunRecord] = []
+        if let store = try project.existingStore() {
+            do { runs = try store.history(of: wf.name, limit: limit) } catch { throw CommandFailure(.internalError, "flow: \(error)") }
+        }
+        let entries = runs.map { r in
+            Entry(id: r.id, status: r.status.rawValue, startedAt: r.startedAt, createdAt: r.createdAt, finishedAt: r.finishedAt,
+                  durationSeconds: r.finishedAt.map { $0.timeIntervalSince(r.createdAt) }, resumes: r.resumes, error: r.error)
+        }
+        if json {
+            try JSONDocument.print(Document(workflow: wf.name, runs: entries))
+            return
+        }
+        guard !entries.isEmpty else {
+            Console.out("workflow '\(wf.name)' has not run yet")
+            return
+        }
+        var table = Table(header: ["RUN", "STATUS", "STARTED", "DURATION", "RESUMES", "ERROR"])
+        for e in entries {
+            table.rows.append([String(e.id), e.status, Timestamp.iso(e.createdAt),
+                               e.durationSeconds.map { DurationFormat.format(.milliseconds(Int64($0 * 1000))) } ?? "-",
+                               String(e.resumes), e.error ?? ""])
+        }
+        Console.out(table.render())
+    }
+}
+
+struct ListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List workflows with their last run's status and time.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(name: .long, help: "Print a JSON document.")
+    var json = false
+
+    struct Document: Encodable {
+        var version = JSONDocument.version
+        var workflows: [Entry]
+    }
+
+    struct Entry: Encodable {
+        var name: String
+        var path: String
+        var valid: Bool
+        var tasks: Int?
+        var description: String?
+        var lastRun: LastRun?
+    }
+
+    struct LastRun: Encodable {
+        var id: Int64
+        var status: String
+        var createdAt: Date
+        var finishedAt: Date?
+    }
+
+    func run() async throws {
+        try LogSetup.bootstrap(global.logLevel)
+        let project = Project(options: global)
+        var latest: [String: RunRecord] = [:]
+        if let store = try project.existingStore() {
+            do { latest = try store.latestRuns() } catch { throw CommandFailure(.internalError, "flow: \(error)") }
+        }
+        var entries: [Entry] = []
+        for path in project.workflowFiles() {
+            let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+            if let wf = try? project.load(path) {
+                let last = latest[wf.name].map { LastRun(id: $0.id, status: $0.status.rawValue, createdAt: $0.createdAt, finishedAt: $0.finishedAt) }
+                entries.append(Entry(name: wf.name, path: project.display(path), valid: true, tasks: wf.tasks.count,
+                                     description: wf.description, lastRun: last))
+            } else {
+                entries.append(Entry(name: stem, path: project.display(path), valid: false, tasks: nil, description: nil, lastRun: nil))
+            }
+        }
+        if json {
+            try JSONDocument.print(Document(workflows: entries))
+            return
+        }
+        guard !entries.isEmpty else {
+            Console.out("no workflows in \(project.display(global.workflowsDirectory))")
+            return
+        }
+        var table = Table(header: ["WORKFLOW", "TASKS", "LAST RUN", "STATUS", "WHEN"])
+        for e in entries {
+            table.rows.append([e.name, e.tasks.map(String.init) ?? "-", e.lastRun.map { String($0.id) } ?? "-",
+                               e.valid ? (e.lastRun?.status ?? "never run") : "invalid (flow validate \(e.name))",
+                               e.lastRun.map { Timestamp.iso($0.createdAt) } ?? "-"])
+        }
+        Console.out(table.render())
+    }
+}
+
+struct LogsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "logs", abstract: "Print the output of each attempt of a run, or of one task.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The run id.")
+    var runID: String
+
+    @Argument(help: "Only this task.")
+    var task: String?
+
+    func run() async throws {
+        try LogSetup.bootstrap(global.logLevel)
+        let id = try RunIDArgument.parse(runID)
+        let project = Project(options: global)
+        if let task, !TaskID.isValid(task) {
+            throw CommandFailure(.usage, "flow: '\(task.prefix(64))' is not a task id")
+        }
+        guard let store = try project.existingStore() else { throw CommandFailure(.notFound, "flow: no run \(id)") }
+        let attempts: [AttemptRecord]
+        do {
+            guard try store.run(id) != nil else { throw CommandFailure(.notFound, "flow: no run \(id)") }
+            attempts = try store.attempts(of: id, task: task.map(TaskID.init))
+        } catch let error as CommandFailure {
+            throw error
+        } catch {
+            throw CommandFailure(.internalError, "flow: \(error)")
+        }
+        if attempts.isEmpty {
+            if let task { throw CommandFailure(.notFound, "flow: task '\(task)' made no attempt in run \(id)") }
+            Console.out("run \(id) made no attempts")
+            return
+        }
+        let logRoot = URL(fileURLWithPath: global.stateDirectory + "/logs").standardizedFileURL.path + "/"
+        for a in attempts {
+            var detail = a.status.rawValue
+            if let code = a.exitCode { detail += ", exit \(code)" }
+            if let error = a.error { detail += ": \(error)" }
+            Console.out("==> \(a.task) attempt \(a.attempt) (\(detail)) <==")
+            // Only files under the state folder's logs are read, whatever the database says.
+            guard let path = a.logPath, URL(fileURLWithPath: path).standardizedFileURL.path.hasPrefix(logRoot),
+                  let data = FileManager.default.contents(atPath: path) else {
+                Console.out("(no log file)")
+                continue
+            }
+            let text = String(decoding: data, as: UTF8.self)
+            if !text.isEmpty { FileHandle.standardOutput.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8)) }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import ArgumentParser
+import FlowCore
+import FlowPlan
+import Foundation
+
+struct PlanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Show what 'flow run' would do — run or reuse each task, and why — without running anything.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Workflow name or path.")
+    var workflow: String
+
+    @Option(name: [.customShort("p"), .long], help: ArgumentHelp("Set a parameter (repeatable).", valueName: "name=value"))
+    var param: [String] = []
+
+    @Flag(name: .long, help: "Plan a new run instead of resuming.")
+    var fresh = false
+
+    @Flag(name: .long, help: "Print a JSON document.")
+    var json = false
+
+    struct Document: Encodable {
+        var version = JSONDocument.version
+        var workflow: String
+        var path: String
+        var mode: String
+        var runId: Int64?
+        var params: [String: String]
+        var tasks: [TaskEntry]
+    }
+
+    struct TaskEntry: Encodable {
+        var id: String
+        var decision: String
+        var reason: String
+        var needs: [String]
+        var uses: String
+        var fingerprint: String?
+    }
+
+    func run() async throws {
+        try LogSetup.bootstrap(global.logLevel)
+        let project = Project(options: global)
+        let path = try project.locate(workflow)
+        let workflow = try project.load(path)
+        let overrides = try RunSetup.overrides(param, for: workflow)
+        let setup = try RunSetup.prepare(workflow, store: try project.existingStore(), overrides: overrides, fresh: fresh,
+                                         resumeID: nil, actionVersions: project.actionVersions, now: try RunSetup.clock())
+        let plan = setup.plan
+        if json {
+            let entries = plan.order.map { index -> TaskEntry in
+                let task = workflow.tasks[index]
+                let d = plan.decisions[index]
+                return TaskEntry(id: task.id.rawValue, decision: d.kind.rawValue, reason: d.reason, needs: task.needs.map(\.rawValue),
+                                 uses: task.uses, fingerprint: d.fingerprint)
+            }
+            try JSONDocument.print(Document(workflow: workflow.name, path: project.display(path),
+                                            mode: setup.resuming == nil ? "new" : "resume", runId: setup.resuming?.id,
+                                            params: setup.params, tasks: entries))
+            return
+        }
+        let console = Console()
+        if let run = setup.resuming {
+            Console.out("plan for '\(workflow.name)': resume run \(run.id) (\(run.status.rawValue)): \(plan.runCount) to run, \(plan.reuseCount) to reuse")
+        } else {
+            Console.out("plan for '\(workflow.name)': new run, \(workflow.tasks.count) task\(workflow.tasks.count == 1 ? "" : "s")")
+        }
+        var table = Table(header: ["", "TASK", "NEEDS", "WHY"])
+        for index in plan.order {
+            let task = workflow.tasks[index]
+            let d = plan.decisions[index]
+            var why = d.reason
+            if let condition = task.condition, d.kind == .run { why += "; if \(condition)" }
+            table.rows.append([d.kind.rawValue, task.id.rawValue, task.needs.isEmpty ? "-" : task.needs.map(\.rawValue).joined(separator: ","), why])
+        }
+        let rendered = table.render().split(separator: "\n").map { line -> String in
+            if line.hasPrefix("run ") { return console.paint("run", "36") + line.dropFirst(3) }
+            if line.hasPrefix("reuse ") { return console.paint("reuse", "32") + line.dropFirst(5) }
+            return String(line)
+        }
+        Console.out(rendered.joined(separator: "\n"))
+        let params = setup.params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        if !params.isEmpty { Console.out("params: \(params.joined(separator: " "))") }
+    }
+}

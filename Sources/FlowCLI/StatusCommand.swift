@@ -1,0 +1,125 @@
+import ArgumentParser
+import FlowCore
+import FlowStore
+import Foundation
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show the last run of a workflow (or --run ID): each task's status, attempts, duration and outputs.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Workflow name or path.")
+    var workflow: String?
+
+    @Option(name: .long, help: ArgumentHelp("Show this run instead of the workflow's last one.", valueName: "id"))
+    var run: String?
+
+    @Flag(name: .long, help: "Print a JSON document.")
+    var json = false
+
+    struct Document: Encodable {
+        var version = JSONDocument.version
+        var run: RunEntry
+        var tasks: [TaskEntry]
+    }
+
+    struct RunEntry: Encodable {
+        var id: Int64
+        var workflow: String
+        var status: String
+        var startedAt: String
+        var createdAt: Date
+        var finishedAt: Date?
+        var durationSeconds: Double?
+        var resumes: Int
+        var params: [String: String]
+        var error: String?
+    }
+
+    struct TaskEntry: Encodable {
+        var id: String
+        var status: String
+        var attempts: Int
+        var durationSeconds: Double?
+        var reason: String?
+        var outputs: [String: String]
+    }
+
+    func run() async throws {
+        try LogSetup.bootstrap(global.logLevel)
+        let project = Project(options: global)
+        let id = try run.map { text throws(CommandFailure) in try RunIDArgument.parse(text) }
+        var workflowName: String?
+        var order: [TaskID] = []
+        if let name = workflow {
+            let wf = try project.load(try project.locate(name))
+            workflowName = wf.name
+            order = wf.tasks.map(\.id)
+        } else if id == nil {
+            throw CommandFailure(.usage, "flow: name a workflow or give --run ID")
+        }
+        guard let store = try project.existingStore() else {
+            throw CommandFailure(.notFound, "flow: no runs yet (no state database at \(project.display(global.statePath)))")
+        }
+        let record: RunRecord
+        do {
+            if let id {
+                guard let r = try store.run(id) else { throw CommandFailure(.notFound, "flow: no run \(id)") }
+                record = r
+            } else if let name = workflowName, let r = try store.latestRun(of: name) {
+                record = r
+            } else {
+                throw CommandFailure(.notFound, "flow: workflow '\(workflowName ?? "?")' has not run yet; start it with: flow run \(workflow ?? "NAME")")
+            }
+            let states = try store.taskStates(of: record.id)
+            if order.isEmpty { order = states.keys.sorted() }
+            for key in states.keys.sorted() where !order.contains(key) { order.append(key) }
+            try render(record, states: states, order: order)
+        } catch let error as CommandFailure {
+            throw error
+        } catch {
+            throw CommandFailure(.internalError, "flow: \(error)")
+        }
+    }
+
+    private func render(_ record: RunRecord, states: [TaskID: TaskStateRecord], order: [TaskID]) throws(CommandFailure) {
+        func duration(_ a: Date?, _ b: Date?) -> Double? {
+            guard let a, let b else { return nil }
+            return b.timeIntervalSince(a)
+        }
+        if json {
+            let run = RunEntry(id: record.id, workflow: record.workflow, status: record.status.rawValue, startedAt: record.startedAt,
+                               createdAt: record.createdAt, finishedAt: record.finishedAt,
+                               durationSeconds: duration(record.createdAt, record.finishedAt), resumes: record.resumes,
+                               params: record.params, error: record.error)
+            let tasks = order.map { id -> TaskEntry in
+                let s = states[id]
+                return TaskEntry(id: id.rawValue, status: (s?.status ?? .pending).rawValue, attempts: s?.attempts ?? 0,
+                                 durationSeconds: duration(s?.startedAt, s?.finishedAt), reason: s?.reason, outputs: s?.outputs ?? [:])
+            }
+            try JSONDocument.print(Document(run: run, tasks: tasks))
+            return
+        }
+        let console = Console()
+        var header = "run \(record.id) of '\(record.workflow)': \(console.paint(record.status)), started \(Timestamp.iso(record.createdAt))"
+        if let d = duration(record.createdAt, record.finishedAt) { header += ", took \(DurationFormat.format(.milliseconds(Int64(d * 1000))))" }
+        if record.resumes > 0 { header += ", resumed \(record.resumes) time\(record.resumes == 1 ? "" : "s")" }
+        Console.out(header)
+        if let error = record.error { Console.out("error: \(error)") }
+        var table = Table(header: ["TASK", "STATUS", "ATTEMPTS", "DURATION", "DETAIL"])
+        for id in order {
+            let s = states[id]
+            var detail = s?.reason ?? ""
+            if let outputs = s?.outputs, !outputs.isEmpty {
+                let text = outputs.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.count > 40 ? String($0.value.prefix(37)) + "..." : $0.value)" }
+                    .joined(separator: " ").replacingOccurrences(of: "\n", with: "\\n")
+                detail = detail.isEmpty ? text : detail + "; " + text
+            }
+            let d = duration(s?.startedAt, s?.finishedAt).map { DurationFormat.format(.milliseconds(Int64($0 * 1000))) } ?? "-"
+            table.rows.append([id.rawValue, (s?.status ?? .pending).rawValue, String(s?.attempts ?? 0), d, detail])
+        }
+        Console.out(table.render())
+    }
+}

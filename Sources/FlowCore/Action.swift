@@ -1,0 +1,125 @@
+import Foundation
+
+/// One `with:` key an action accepts.
+package struct ActionInput: Sendable, Hashable {
+    package var name: String
+    package var isRequired: Bool
+    package var summary: String
+
+    package init(_ name: String, required: Bool = false, _ summary: String) {
+        self.name = name
+        self.isRequired = required
+        self.summary = summary
+    }
+}
+
+/// What the validator needs to know about an action: its `with:` keys and documented outputs.
+package struct ActionSignature: Sendable, Hashable {
+    package var name: String
+    package var summary: String
+    package var inputs: [ActionInput]
+    package var outputs: [String]
+
+    package init(name: String, summary: String, inputs: [ActionInput], outputs: [String] = []) {
+        self.name = name
+        self.summary = summary
+        self.inputs = inputs
+        self.outputs = outputs
+    }
+}
+
+/// A built-in action (`uses:`). Adding one is one file: a type conforming to this, listed in its module's `all`.
+package protocol Action: Sendable {
+    var signature: ActionSignature { get }
+    /// Part of every fingerprint: bump it when the action's behaviour changes so resumed runs redo its work.
+    var version: String { get }
+    /// Does the work; returns outputs. Throws `TaskFailure` (or any error) to fail the attempt.
+    func run(_ context: TaskContext) async throws -> [String: String]
+}
+
+/// The actions a workflow may use, by name. Built by the composition root; no global registration.
+package struct ActionRegistry: Sendable {
+    package private(set) var actions: [String: any Action]
+
+    package init(_ actions: [any Action]) {
+        var byName: [String: any Action] = [:]
+        for action in actions { byName[action.signature.name] = action }
+        self.actions = byName
+    }
+
+    package subscript(name: String) -> (any Action)? { actions[name] }
+
+    package var signatures: [String: ActionSignature] { actions.mapValues(\.signature) }
+
+    package var names: [String] { actions.keys.sorted() }
+}
+
+/// Why an attempt failed, in words a user can act on, and whether trying again can help.
+package struct TaskFailure: Error, Sendable, CustomStringConvertible {
+    package var message: String
+    package var isRetryable: Bool
+    package var exitCode: Int32?
+    package var signal: Int32?
+
+    package init(_ message: String, retryable: Bool = true, exitCode: Int32? = nil, signal: Int32? = nil) {
+        self.message = message
+        self.isRetryable = retryable
+        self.exitCode = exitCode
+        self.signal = signal
+    }
+
+    package var description: String { message }
+}
+
+/// Everything an action sees of the run it is part of.
+package struct TaskContext: Sendable {
+    package var runID: RunID
+    package var task: TaskID
+    package var attempt: Int
+    /// `with:` values after expression evaluation.
+    package var inputs: [String: String]
+    /// The workflow `env:` then the task `env:`, evaluated; the inherited environment is not included.
+    package var env: [String: String]
+    package var workingDirectory: String
+    /// A folder private to this attempt for scratch files such as `$FLOW_OUTPUT`.
+    package var scratchDirectory: String
+    package var log: TaskLog
+    /// The last committed in-task checkpoint values of this task in this run.
+    package var checkpoint: [String: String]
+    /// Commits checkpoint values to the state database before returning.
+    package var saveCheckpoint: @Sendable ([String: String]) async throws -> Void
+    /// Reports the process group a task started, so a later runner can kill it if this one dies.
+    package var processStarted: @Sendable (_ pid: Int32) -> Void
+    /// The run's clock (`FLOW_NOW` pins it).
+    package var now: Date
+    /// How long a process gets between SIGTERM and SIGKILL.
+    package var gracePeriod: Duration
+
+    package init(runID: RunID, task: TaskID, attempt: Int, inputs: [String: String], env: [String: String],
+                 workingDirectory: String, scratchDirectory: String, log: TaskLog, checkpoint: [String: String],
+                 saveCheckpoint: @escaping @Sendable ([String: String]) async throws -> Void,
+                 processStarted: @escaping @Sendable (Int32) -> Void = { _ in },
+                 now: Date = Date(), gracePeriod: Duration = .seconds(5)) {
+        self.runID = runID
+        self.task = task
+        self.attempt = attempt
+        self.inputs = inputs
+        self.env = env
+        self.workingDirectory = workingDirectory
+        self.scratchDirectory = scratchDirectory
+        self.log = log
+        self.checkpoint = checkpoint
+        self.saveCheckpoint = saveCheckpoint
+        self.processStarted = processStarted
+        self.now = now
+        self.gracePeriod = gracePeriod
+    }
+
+    /// A `with:` value, or a failure naming the missing key (validation normally catches this first).
+    package func input(_ name: String) throws -> String {
+        guard let value = inputs[name] else {
+            throw TaskFailure("missing input '\(name)' for task '\(task)'", retryable: false)
+        }
+        return value
+    }
+}

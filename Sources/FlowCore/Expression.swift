@@ -1,0 +1,117 @@
+/// What an expression names: the only ways a workflow reads values.
+package enum Reference: Sendable, Hashable, CustomStringConvertible {
+    case param(String)
+    case taskOutput(TaskID, String)
+    case env(String)
+    case runID
+    case runStartedAt
+
+    package var description: String {
+        switch self {
+        case .param(let name): return "params.\(name)"
+        case .taskOutput(let task, let key): return "tasks.\(task).outputs.\(key)"
+        case .env(let name): return "env.\(name)"
+        case .runID: return "run.id"
+        case .runStartedAt: return "run.started_at"
+        }
+    }
+}
+
+/// A parsed `${{ ... }}` expression.
+package indirect enum FlowExpression: Sendable, Hashable, CustomStringConvertible {
+    package enum BinaryOperator: String, Sendable, Hashable {
+        case equal = "=="
+        case notEqual = "!="
+        case less = "<"
+        case greater = ">"
+        case lessOrEqual = "<="
+        case greaterOrEqual = ">="
+        case and = "&&"
+        case or = "||"
+    }
+
+    case literal(Value)
+    case reference(Reference)
+    case not(FlowExpression)
+    case binary(BinaryOperator, FlowExpression, FlowExpression)
+
+    package var description: String {
+        switch self {
+        case .literal(.string(let s)): return "'\(s.replacingOccurrences(of: "'", with: "''"))'"
+        case .literal(let v): return v == .null ? "null" : v.description
+        case .reference(let r): return r.description
+        case .not(let e): return "!\(e.nested)"
+        case .binary(let op, let l, let r): return "\(l.nested) \(op.rawValue) \(r.nested)"
+        }
+    }
+
+    /// The description, in parentheses when it is a binary expression, so nesting reads unambiguously.
+    private var nested: String {
+        if case .binary = self { return "(\(description))" }
+        return description
+    }
+
+    /// Every reference inside, for validation and for fingerprints.
+    package var references: [Reference] {
+        switch self {
+        case .literal: return []
+        case .reference(let r): return [r]
+        case .not(let e): return e.references
+        case .binary(_, let l, let r): return l.references + r.references
+        }
+    }
+
+    /// Evaluates against a scope; `&&` and `||` return an operand, as in GitHub Actions.
+    package func evaluate(in scope: EvaluationScope) -> Value {
+        switch self {
+        case .literal(let v): return v
+        case .reference(let r): return scope.value(of: r)
+        case .not(let e): return .bool(!e.evaluate(in: scope).isTruthy)
+        case .binary(let op, let lhs, let rhs):
+            let l = lhs.evaluate(in: scope)
+            switch op {
+            case .and: return l.isTruthy ? rhs.evaluate(in: scope) : l
+            case .or: return l.isTruthy ? l : rhs.evaluate(in: scope)
+            default: break
+            }
+            let r = rhs.evaluate(in: scope)
+            switch op {
+            case .equal: return .bool(l.looselyEquals(r))
+            case .notEqual: return .bool(!l.looselyEquals(r))
+            case .less: return .bool(l.compare(r) == .orderedAscending)
+            case .greater: return .bool(l.compare(r) == .orderedDescending)
+            case .lessOrEqual: return .bool(l.compare(r) != .orderedDescending)
+            case .greaterOrEqual: return .bool(l.compare(r) != .orderedAscending)
+            case .and, .or: return .null
+            }
+        }
+    }
+}
+
+/// The values an expression can see while a run executes.
+package struct EvaluationScope: Sendable {
+    package var params: [String: String]
+    package var outputs: [TaskID: [String: String]]
+    package var env: [String: String]
+    package var runID: RunID
+    package var runStartedAt: String
+
+    package init(params: [String: String], outputs: [TaskID: [String: String]] = [:], env: [String: String] = [:],
+                 runID: RunID = 0, runStartedAt: String = "") {
+        self.params = params
+        self.outputs = outputs
+        self.env = env
+        self.runID = runID
+        self.runStartedAt = runStartedAt
+    }
+
+    package func value(of reference: Reference) -> Value {
+        switch reference {
+        case .param(let name): return params[name].map(Value.string) ?? .null
+        case .taskOutput(let task, let key): return outputs[task]?[key].map(Value.string) ?? .null
+        case .env(let name): return env[name].map(Value.string) ?? .null
+        case .runID: return .string(String(runID))
+        case .runStartedAt: return .string(runStartedAt)
+        }
+    }
+}

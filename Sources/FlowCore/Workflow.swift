@@ -1,0 +1,118 @@
+/// A validated workflow: what a YAML file means once every key, reference and cycle is checked.
+package struct Workflow: Sendable {
+    package var name: String
+    package var description: String?
+    /// The file it came from, as given to the loader.
+    package var path: String
+    /// Parameter defaults in file order.
+    package var params: [(name: String, value: String)]
+    package var env: [(name: String, value: Template)]
+    package var maxParallel: Int
+    /// Tasks in file order; `index(of:)` finds one by id.
+    package var tasks: [TaskSpec]
+    private var positions: [TaskID: Int]
+
+    package init(name: String, description: String? = nil, path: String,
+                 params: [(name: String, value: String)] = [], env: [(name: String, value: Template)] = [],
+                 maxParallel: Int = 4, tasks: [TaskSpec]) {
+        self.name = name
+        self.description = description
+        self.path = path
+        self.params = params
+        self.env = env
+        self.maxParallel = maxParallel
+        self.tasks = tasks
+        var positions: [TaskID: Int] = [:]
+        for (i, task) in tasks.enumerated() { positions[task.id] = i }
+        self.positions = positions
+    }
+
+    package func index(of id: TaskID) -> Int? { positions[id] }
+
+    package func task(_ id: TaskID) -> TaskSpec? { positions[id].map { tasks[$0] } }
+
+    package var paramDefaults: [String: String] {
+        Dictionary(params.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
+    }
+}
+
+/// One task of a workflow. A `run:` task is the `shell` action with its script in `with.run`.
+package struct TaskSpec: Sendable {
+    package var id: TaskID
+    package var location: SourceLocation
+    package var needs: [TaskID]
+    /// The action name, `shell` for `run:` tasks.
+    package var uses: String
+    package var with: [(name: String, value: Template)]
+    package var env: [(name: String, value: Template)]
+    package var condition: Template?
+    package var retry: RetryPolicy
+    package var timeout: Duration?
+    package var workingDirectory: Template?
+    package var alwaysRun: Bool
+    package var continueOnError: Bool
+
+    package init(id: TaskID, location: SourceLocation, needs: [TaskID] = [], uses: String,
+                 with: [(name: String, value: Template)] = [], env: [(name: String, value: Template)] = [],
+                 condition: Template? = nil, retry: RetryPolicy = RetryPolicy(), timeout: Duration? = nil,
+                 workingDirectory: Template? = nil, alwaysRun: Bool = false, continueOnError: Bool = false) {
+        self.id = id
+        self.location = location
+        self.needs = needs
+        self.uses = uses
+        self.with = with
+        self.env = env
+        self.condition = condition
+        self.retry = retry
+        self.timeout = timeout
+        self.workingDirectory = workingDirectory
+        self.alwaysRun = alwaysRun
+        self.continueOnError = continueOnError
+    }
+
+    /// Every template the task holds, for reference checks.
+    package var templates: [Template] {
+        with.map(\.value) + env.map(\.value) + [condition, workingDirectory].compactMap { $0 }
+    }
+
+    /// The upstream tasks whose outputs this task reads.
+    package var outputDependencies: Set<TaskID> {
+        var ids = Set<TaskID>()
+        for template in templates {
+            for case .taskOutput(let task, _) in template.references { ids.insert(task) }
+        }
+        return ids
+    }
+}
+
+/// How often a task is tried again and how long to wait in between.
+package struct RetryPolicy: Sendable, Hashable {
+    /// Extra attempts after the first.
+    package var retries: Int
+    package var delay: Duration
+    package var maxDelay: Duration
+
+    package init(retries: Int = 0, delay: Duration = .seconds(5), maxDelay: Duration = .seconds(300)) {
+        self.retries = retries
+        self.delay = delay
+        self.maxDelay = maxDelay
+    }
+
+    /// The wait before attempt `attempt` (2 is the first retry): doubles each time, capped, with
+    /// ±20% jitter so retries of parallel tasks do not hit a service in lockstep.
+    package func delay(beforeAttempt attempt: Int, jitter: Double) -> Duration {
+        let exponent = max(0, attempt - 2)
+        let base = delay.seconds * Double(1 << min(exponent, 30))
+        let capped = min(base, max(maxDelay.seconds, delay.seconds))
+        let jittered = capped * (1 + 0.2 * max(-1, min(1, jitter)))
+        return .milliseconds(Int64((jittered * 1000).rounded()))
+    }
+}
+
+extension Duration {
+    /// The duration in seconds as a floating-point number.
+    package var seconds: Double {
+        let (s, atto) = components
+        return Double(s) + Double(atto) / 1e18
+    }
+}

@@ -1,0 +1,146 @@
+import FlowCore
+import Foundation
+
+extension Engine {
+    private enum AttemptResult: Sendable {
+        case finished(Result<[String: String], TaskFailure>)
+        case timedOut
+    }
+
+    /// Runs every attempt of one task: records each, retries with backoff, enforces the timeout.
+    func execute(_ task: TaskSpec, index: Int, runID: RunID, scope: EvaluationScope,
+                 workflow: Workflow, previousAttempts: Int) async -> Completion {
+        guard let action = registry[task.uses] else {
+            return Completion(index: index, status: .failed, outputs: [:], storeError: nil)
+        }
+        var env: [String: String] = [:]
+        for (name, value) in workflow.env { env[name] = value.render(in: scope) }
+        for (name, value) in task.env { env[name] = value.render(in: scope) }
+        var inputs: [String: String] = [:]
+        for (name, value) in task.with { inputs[name] = value.render(in: scope) }
+        let directory = Engine.resolve(task.workingDirectory?.render(in: scope), in: options.projectDirectory)
+        let fingerprint = Fingerprint.of(task, workflowEnv: workflow.env, actionVersion: action.version, scope: scope)
+        let maxAttempts = task.retry.retries + 1
+        var attempt = 1
+        let logFolder = "\(options.logDirectory)/\(runID)"
+        while true {
+            // Attempt numbers continue across resumes, so earlier attempts' logs are kept.
+            let number = previousAttempts + attempt
+            let logPath = "\(logFolder)/\(task.id).\(number).log"
+            let scratch = "\(options.scratchDirectory)/\(runID)/\(task.id).\(number)"
+            let attemptID: AttemptID
+            let checkpoint: [String: String]
+            let log: TaskLog
+            do {
+                attemptID = try store.attemptStarted(run: runID, task: task.id, attempt: number, fingerprint: fingerprint,
+                                                     logPath: logPath, at: Date())
+                checkpoint = try store.checkpoint(run: runID, task: task.id)
+                log = try TaskLog(path: logPath)
+            } catch {
+                return Completion(index: index, status: .failed, outputs: [:], storeError: "cannot record the start of '\(task.id)': \(error)")
+            }
+            events(.taskStarted(task.id, attempt: number))
+            let started = ContinuousClock.now
+            let store = self.store
+            let context = TaskContext(
+                runID: runID, task: task.id, attempt: number, inputs: inputs, env: env, workingDirectory: directory,
+                scratchDirectory: scratch, log: log, checkpoint: checkpoint,
+                saveCheckpoint: { values in try store.saveCheckpoint(run: runID, task: task.id, values: values, at: Date()) },
+                processStarted: { pid in try? store.processStarted(attempt: attemptID, pid: pid) },
+                now: options.now, gracePeriod: options.gracePeriod)
+
+            let result = await runAttempt(action, context: context, timeout: task.timeout)
+            try? FileManager.default.removeItem(atPath: scratch)
+            let elapsed = ContinuousClock.now - started
+            let interrupted = Task.isCancelled
+
+            let outcome: AttemptOutcome
+            var outputs: [String: String] = [:]
+            var retryable = false
+            switch result {
+            case .finished(.success(let values)):
+                outputs = values
+                outcome = AttemptOutcome(status: .succeeded)
+            case .finished(.failure(let failure)) where interrupted:
+                outcome = AttemptOutcome(status: .interrupted, exitCode: failure.exitCode, signal: failure.signal,
+                                         error: "interrupted (\(failure.message))")
+            case .finished(.failure(let failure)):
+                outcome = AttemptOutcome(status: .failed, exitCode: failure.exitCode, signal: failure.signal, error: failure.message)
+                retryable = failure.isRetryable
+            case .timedOut:
+                let limit = task.timeout.map(DurationFormat.format) ?? "?"
+                outcome = AttemptOutcome(status: .timedOut, error: "timed out after \(limit)")
+                retryable = true
+            }
+            let willRetry = retryable && attempt < maxAttempts && !interrupted
+            if let message = outcome.error { log.write("flow: attempt \(number) of '\(task.id)': \(message)") }
+            log.close()
+            do {
+                try store.attemptFinished(attempt: attemptID, run: runID, task: task.id, outcome: outcome, outputs: outputs,
+                                          isFinal: !willRetry, at: Date())
+            } catch {
+                return Completion(index: index, status: .failed, outputs: [:], storeError: "cannot record the end of '\(task.id)': \(error)")
+            }
+            guard willRetry else {
+                events(.taskFinished(task.id, status: outcome.status, attempt: number, duration: elapsed, error: outcome.error))
+                return Completion(index: index, status: outcome.status, outputs: outputs, storeError: nil)
+            }
+            let delay = task.retry.delay(beforeAttempt: attempt + 1, jitter: options.jitter())
+            events(.taskRetrying(task.id, attempt: number, delay: delay, error: outcome.error ?? "failed"))
+            do {
+                try await Task.sleep(for: delay)
+            } catch {
+                // Interrupted while waiting to retry: the last attempt already failed, the task is interrupted.
+                try? store.taskSettled(run: runID, task: task.id, status: .interrupted, reason: "interrupted before a retry", at: Date())
+                events(.taskFinished(task.id, status: .interrupted, attempt: number, duration: elapsed, error: "interrupted before a retry"))
+                return Completion(index: index, status: .interrupted, outputs: [:], storeError: nil)
+            }
+            attempt += 1
+        }
+    }
+
+    /// Runs the action, racing it against the timeout; a timed-out action is cancelled and awaited.
+    private func runAttempt(_ action: any Action, context: TaskContext, timeout: Duration?) async -> AttemptResult {
+        await withTaskGroup(of: AttemptResult?.self) { group in
+            group.addTask {
+                do {
+                    return .finished(.success(try await action.run(context)))
+                } catch let failure as TaskFailure {
+                    return .finished(.failure(failure))
+                } catch is CancellationError {
+                    return .finished(.failure(TaskFailure("cancelled")))
+                } catch {
+                    return .finished(.failure(TaskFailure("\(error)")))
+                }
+            }
+            if let timeout {
+                group.addTask {
+                    do {
+                        try await Task.sleep(for: timeout)
+                        return .timedOut
+                    } catch {
+                        return nil
+                    }
+                }
+            }
+            var outcome: AttemptResult = .finished(.failure(TaskFailure("no result")))
+            var timedOut = false
+            for await value in group {
+                guard let value else { continue }
+                if case .timedOut = value {
+                    timedOut = true
+                    group.cancelAll()
+                    continue
+                }
+                outcome = value
+                group.cancelAll()
+            }
+            return timedOut ? .timedOut : outcome
+        }
+    }
+
+    static func resolve(_ path: String?, in directory: String) -> String {
+        guard let path, !path.isEmpty else { return directory }
+        return path.hasPrefix("/") ? path : (directory as NSString).appendingPathComponent(path)
+    }
+}

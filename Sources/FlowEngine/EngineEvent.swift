@@ -1,0 +1,51 @@
+import FlowCore
+
+/// What the engine reports as a run progresses; the CLI renders these as progress lines.
+package enum EngineEvent: Sendable {
+    case taskStarted(TaskID, attempt: Int)
+    case taskRetrying(TaskID, attempt: Int, delay: Duration, error: String)
+    case taskFinished(TaskID, status: TaskStatus, attempt: Int, duration: Duration, error: String?)
+    case taskReused(TaskID)
+    case taskSkipped(TaskID, reason: String)
+    case taskNotStarted(TaskID, reason: String)
+}
+
+/// Options for one execution.
+package struct EngineOptions: Sendable {
+    package var maxParallel: Int
+    package var keepGoing: Bool
+    package var gracePeriod: Duration
+    /// Where attempt logs go: `<logDirectory>/<run>/<task>.<attempt>.log`.
+    package var logDirectory: String
+    /// Where per-attempt scratch files (`$FLOW_OUTPUT`) go.
+    package var scratchDirectory: String
+    /// The folder relative `working_directory` values resolve against.
+    package var projectDirectory: String
+    /// The run's clock (`FLOW_NOW` pins it).
+    package var now: Date
+    /// Seeds retry jitter; fixed in tests.
+    package var jitter: @Sendable () -> Double
+
+    package init(maxParallel: Int, keepGoing: Bool = false, gracePeriod: Duration = .seconds(5), logDirectory: String,
+                 scratchDirectory: String, projectDirectory: String, now: Date = Date(),
+                 jitter: @escaping @Sendable () -> Double = { Double.random(in: -1...1) }) {
+        self.maxParallel = max(1, maxParallel)
+        self.keepGoing = keepGoing
+        self.gracePeriod = gracePeriod
+        self.logDirectory = logDirectory
+        self.scratchDirectory = scratchDirectory
+        self.projectDirectory = projectDirectory
+        self.now = now
+        self.jitter = jitter
+    }
+}
+
+/// How a run ended.
+package struct RunOutcome: Sendable {
+    package var status: RunStatus
+    package var statuses: [TaskID: TaskStatus]
+    /// A failure of flow itself (the state database could not be written), as opposed to a task's.
+    package var internalError: String?
+}
+
+import Foundation

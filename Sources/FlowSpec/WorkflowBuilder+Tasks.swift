@@ -1,0 +1,210 @@
+import FlowCore
+
+extension WorkflowBuilder {
+    mutating func parseTasks(_ node: YAMLNode, defaults: TaskDefaults) -> [TaskSpec] {
+        guard case .mapping(let pairs, let location) = node else {
+            error(node.location, "'tasks' must be a mapping of task ids to tasks, not \(node.typeName)",
+                  notes: node.typeName == "a list" ? ["write each task as 'ID:' followed by its keys, not as a list item"] : [])
+            return []
+        }
+        if pairs.isEmpty { error(location, "'tasks' is empty", notes: ["a workflow needs at least one task"]) }
+        var tasks: [TaskSpec] = []
+        for (key, value) in pairs {
+            guard case .scalar(let name, _, _, let keyLocation) = key else {
+                error(key.location, "a task id must be a plain name, not \(key.typeName)")
+                continue
+            }
+            guard TaskID.isValid(name) else {
+                let lowered = name.lowercased().replacingOccurrences(of: " ", with: "-")
+                let notes = ["task ids use lowercase letters, digits, '_' and '-', start with a letter, at most 64 characters"]
+                    + (TaskID.isValid(lowered) ? ["did you mean '\(lowered)'?"] : [])
+                error(keyLocation, "invalid task id '\(name)'", notes: notes)
+                continue
+            }
+            if let task = parseTask(TaskID(name), value, location: keyLocation, defaults: defaults) { tasks.append(task) }
+        }
+        return tasks
+    }
+
+    mutating func parseTask(_ id: TaskID, _ node: YAMLNode, location: SourceLocation, defaults: TaskDefaults) -> TaskSpec? {
+        guard case .mapping(let pairs, let taskLocation) = node else {
+            error(node.location, "task '\(id)' must be a mapping with 'run:' or 'uses:', not \(node.typeName)")
+            return nil
+        }
+        let fields = keyed(pairs, allowed: WorkflowBuilder.taskKeys, context: "task '\(id)'")
+        var needs: [TaskID] = []
+        if let n = fields["needs"] { needs = parseNeeds(n, of: id) }
+        var uses = "shell"
+        var with: [(name: String, value: Template)] = []
+        switch (fields["run"], fields["uses"]) {
+        case (let run?, nil):
+            if let script = parseRun(run, of: id) { with.append(("run", script)) }
+            var shell = defaults.shell
+            if let node = fields["shell"], let name = shellName(node) { shell = name }
+            with.append(("shell", Template(literal: shell)))
+            if let w = fields["with"] {
+                error(w.location, "'with' belongs to 'uses:' tasks; task '\(id)' has 'run:'",
+                      notes: ["pass values to a shell task through 'env:'"])
+            }
+        case (nil, let usesNode?):
+            uses = string(usesNode, key: "uses") ?? "?"
+            if let s = fields["shell"] { error(s.location, "'shell' belongs to 'run:' tasks; task '\(id)' has 'uses:'") }
+            if let w = fields["with"] { with = parseWith(w, of: id) }
+            checkAction(uses, at: usesNode.location, with: with, withNode: fields["with"], task: id)
+        case (.some, .some(let usesNode)):
+            error(usesNode.location, "task '\(id)' has both 'run' and 'uses'", notes: ["a task either runs a shell command or uses an action"])
+        case (nil, nil):
+            error(taskLocation, "task '\(id)' needs 'run' or 'uses'", notes: ["add 'run: COMMAND' for a shell command, or 'uses: ACTION'"])
+        }
+        var retry = RetryPolicy(retries: defaults.retries, delay: defaults.retryDelay)
+        if let n = fields["retries"], let r = integer(n, key: "retries", range: 0...100) { retry.retries = r }
+        if let n = fields["retry_delay"], let d = duration(n, key: "retry_delay") { retry.delay = d }
+        var timeout = defaults.timeout
+        if let n = fields["timeout"] { timeout = positiveDuration(n, key: "timeout") }
+        var condition: Template?
+        if let n = fields["if"] { condition = parseCondition(n, of: id) }
+        var workingDirectory = defaults.workingDirectory
+        if let n = fields["working_directory"] { workingDirectory = template(n, key: "working_directory", owner: id) }
+        var env: [(name: String, value: Template)] = []
+        if let node = fields["env"] { env = parseEnv(node, owner: id) }
+        var alwaysRun = false
+        if let node = fields["always_run"] { alwaysRun = bool(node, key: "always_run") ?? false }
+        var continueOnError = false
+        if let node = fields["continue_on_error"] { continueOnError = bool(node, key: "continue_on_error") ?? false }
+        if let d = fields["description"] { _ = string(d, key: "description") }
+        return TaskSpec(id: id, location: location, needs: needs, uses: uses, with: with, env: env, condition: condition,
+                        retry: retry, timeout: timeout, workingDirectory: workingDirectory, alwaysRun: alwaysRun,
+                        continueOnError: continueOnError)
+    }
+
+    mutating func parseNeeds(_ node: YAMLNode, of id: TaskID) -> [TaskID] {
+        guard case .sequence(let items, _) = node else {
+            let hint = node.scalarText.map { "write a list: needs: [\($0)]" } ?? "write a list of task ids: needs: [a, b]"
+            error(node.location, "'needs' must be a list of task ids, not \(node.typeName)", notes: [hint])
+            return []
+        }
+        var out: [TaskID] = []
+        var locations: [(TaskID, SourceLocation)] = []
+        for item in items {
+            guard case .scalar(let name, .string, _, let location) = item else {
+                error(item.location, "an entry of 'needs' must be a task id, not \(item.typeName)")
+                continue
+            }
+            let need = TaskID(name)
+            if out.contains(need) {
+                error(location, "task '\(id)' lists '\(name)' in 'needs' twice")
+                continue
+            }
+            out.append(need)
+            locations.append((need, location))
+        }
+        needLocations[id] = locations
+        return out
+    }
+
+    mutating func parseRun(_ node: YAMLNode, of id: TaskID) -> Template? {
+        guard let script = string(node, key: "run") else { return nil }
+        if script.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            error(node.location, "'run' of task '\(id)' is empty")
+            return nil
+        }
+        if let range = script.range(of: "${{") {
+            let offset = script.distance(from: script.startIndex, to: range.lowerBound)
+            var example = "MY_VALUE"
+            if let parts = try? TemplateParser.parse(script),
+               let first = parts.lazy.compactMap({ part -> FlowExpression? in
+                   if case .expression(let e) = part { return e }
+                   return nil
+               }).first {
+                example = WorkflowBuilder.envName(for: first)
+                error(location(in: node, offset: offset), "expressions are not allowed in 'run' of task '\(id)'",
+                      notes: ["values are never spliced into shell text; pass it through 'env:' and use the variable:",
+                              "  env:", "    \(example): ${{ \(first) }}", "  run: ... \"$\(example)\" ..."])
+            } else {
+                error(location(in: node, offset: offset), "expressions are not allowed in 'run' of task '\(id)'",
+                      notes: ["pass values through 'env:' and read them as \"$\(example)\""])
+            }
+            return nil
+        }
+        return Template(literal: script, location: node.location)
+    }
+
+    static func envName(for expression: FlowExpression) -> String {
+        guard case .reference(let r) = expression else { return "MY_VALUE" }
+        let base: String
+        switch r {
+        case .param(let name), .env(let name): base = name
+        case .taskOutput(_, let key): base = key
+        case .runID: base = "run_id"
+        case .runStartedAt: base = "run_started_at"
+        }
+        let cleaned = base.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }
+        return String(cleaned)
+    }
+
+    mutating func parseWith(_ node: YAMLNode, of id: TaskID) -> [(name: String, value: Template)] {
+        guard case .mapping(let pairs, _) = node else {
+            error(node.location, "'with' must be a mapping of input names to values, not \(node.typeName)")
+            return []
+        }
+        var out: [(name: String, value: Template)] = []
+        for (key, value) in pairs {
+            guard let name = key.scalarText else {
+                error(key.location, "an input name must be a plain name, not \(key.typeName)")
+                continue
+            }
+            if let t = template(value, key: "with.\(name)", owner: id) { out.append((name, t)) }
+        }
+        return out
+    }
+
+    mutating func checkAction(_ name: String, at location: SourceLocation, with: [(name: String, value: Template)],
+                              withNode: YAMLNode?, task: TaskID) {
+        guard let signature = actions[name] else {
+            var notes: [String] = []
+            if let s = Suggestion.closest(to: name, in: actions.keys) { notes.append("did you mean '\(s)'?") }
+            notes.append("known actions: \(actions.keys.sorted().joined(separator: ", "))")
+            error(location, "unknown action '\(name)' in task '\(task)'", notes: notes)
+            return
+        }
+        let known = signature.inputs.map(\.name)
+        var keyLocations: [String: SourceLocation] = [:]
+        if case .mapping(let pairs, _)? = withNode {
+            for (key, _) in pairs { if let k = key.scalarText { keyLocations[k] = key.location } }
+        }
+        for (input, _) in with where !known.contains(input) {
+            var notes: [String] = []
+            if let s = Suggestion.closest(to: input, in: known) { notes.append("did you mean '\(s)'?") }
+            notes.append("'\(name)' accepts: \(known.joined(separator: ", "))")
+            error(keyLocations[input] ?? location, "unknown input '\(input)' for action '\(name)'", notes: notes)
+        }
+        let given = Set(with.map(\.name))
+        for input in signature.inputs where input.isRequired && !given.contains(input.name) {
+            error(withNode?.location ?? location, "action '\(name)' in task '\(task)' needs input '\(input.name)'",
+                  notes: ["add it under 'with:': \(input.name): ... (\(input.summary))"])
+        }
+    }
+
+    mutating func parseCondition(_ node: YAMLNode, of id: TaskID) -> Template? {
+        if case .scalar(let text, .bool, _, _) = node {
+            return Template(parts: [.expression(.literal(.bool(["true", "yes", "on", "y"].contains(text.lowercased()))))],
+                            location: node.location)
+        }
+        guard let text = string(node, key: "if") else { return nil }
+        if text.contains("${{") { return template(node, key: "if", owner: id) }
+        // A bare expression, as GitHub Actions allows: `if: params.mode == 'full'`.
+        do {
+            let e = try ExpressionParser.parse(text)
+            let t = Template(parts: [.expression(e)], location: node.location)
+            for reference in e.references {
+                references.append(PendingReference(reference: reference, location: node.location, owner: id, field: "if"))
+            }
+            return t
+        } catch {
+            self.error(location(in: node, offset: error.offset), "in 'if': \(error.message)", notes: error.note.map { [$0] } ?? [])
+            return nil
+        }
+    }
+}
+
+import Foundation

@@ -1,0 +1,118 @@
+import FlowCore
+
+/// Checks what needs the whole workflow: `needs` targets, cycles, and what each expression reads.
+struct WorkflowValidator {
+    let workflow: Workflow
+    let actions: [String: ActionSignature]
+    let references: [PendingReference]
+    let needLocations: [TaskID: [(TaskID, SourceLocation)]]
+    var diagnostics: [Diagnostic] = []
+
+    init(workflow: Workflow, actions: [String: ActionSignature], references: [PendingReference],
+         needLocations: [TaskID: [(TaskID, SourceLocation)]]) {
+        self.workflow = workflow
+        self.actions = actions
+        self.references = references
+        self.needLocations = needLocations
+    }
+
+    mutating func validate() {
+        checkNeeds()
+        let graph = TaskGraph(workflow)
+        if let cycle = graph.findCycle() {
+            reportCycle(cycle)
+        } else {
+            checkReferences(graph)
+        }
+        checkWorkflowReferences()
+    }
+
+    private func needLocation(_ task: TaskID, _ need: TaskID) -> SourceLocation? {
+        needLocations[task]?.first { $0.0 == need }?.1
+    }
+
+    private mutating func checkNeeds() {
+        let ids = workflow.tasks.map(\.id.rawValue)
+        for task in workflow.tasks {
+            for need in task.needs {
+                let location = needLocation(task.id, need) ?? task.location
+                if need == task.id {
+                    diagnostics.append(.error(at: location, "task '\(task.id)' needs itself"))
+                } else if workflow.index(of: need) == nil {
+                    var notes: [String] = []
+                    if let s = Suggestion.closest(to: need.rawValue, in: ids.filter { $0 != task.id.rawValue }) {
+                        notes.append("did you mean '\(s)'?")
+                    }
+                    diagnostics.append(.error(at: location, "task '\(task.id)' needs unknown task '\(need)'", notes: notes))
+                }
+            }
+        }
+    }
+
+    private mutating func reportCycle(_ cycle: [Int]) {
+        let names = cycle.map { workflow.tasks[$0].id.rawValue }
+        let first = workflow.tasks[cycle[0]]
+        let location = cycle.count > 1 ? (needLocation(first.id, workflow.tasks[cycle[1]].id) ?? first.location) : first.location
+        var notes: [String] = []
+        for k in 0..<(cycle.count - 1) { notes.append("'\(names[k])' needs '\(names[k + 1])'") }
+        notes.append("remove one of these dependencies to break the cycle")
+        diagnostics.append(.error(at: location, "dependency cycle: \(names.joined(separator: " -> "))", notes: notes))
+    }
+
+    private mutating func checkReferences(_ graph: TaskGraph) {
+        let params = workflow.params.map(\.name)
+        var upstreamCache: [Int: Set<Int>] = [:]
+        for ref in references {
+            switch ref.reference {
+            case .param(let name):
+                if !params.contains(name) {
+                    var notes: [String] = []
+                    if let s = Suggestion.closest(to: name, in: params) { notes.append("did you mean '\(s)'?") }
+                    notes.append(params.isEmpty ? "this workflow declares no 'params'" : "declared params: \(params.joined(separator: ", "))")
+                    diagnostics.append(.error(at: ref.location, "unknown parameter '\(name)'", notes: notes))
+                }
+            case .taskOutput(let task, let key):
+                guard let owner = ref.owner else { continue }
+                guard let target = workflow.index(of: task) else {
+                    var notes: [String] = []
+                    if let s = Suggestion.closest(to: task.rawValue, in: workflow.tasks.map(\.id.rawValue)) {
+                        notes.append("did you mean '\(s)'?")
+                    }
+                    diagnostics.append(.error(at: ref.location, "'\(ref.field)' of task '\(owner)' reads outputs of unknown task '\(task)'", notes: notes))
+                    continue
+                }
+                guard let ownerIndex = workflow.index(of: owner) else { continue }
+                if target == ownerIndex {
+                    diagnostics.append(.error(at: ref.location, "task '\(owner)' reads its own output '\(key)'",
+                                              notes: ["outputs exist only after a task ends; read them from a downstream task"]))
+                    continue
+                }
+                let upstream = upstreamCache[ownerIndex] ?? graph.upstream(of: ownerIndex)
+                upstreamCache[ownerIndex] = upstream
+                if !upstream.contains(target) {
+                    diagnostics.append(.error(at: ref.location, "task '\(owner)' reads outputs of '\(task)', which is not upstream of it",
+                                              notes: ["add '\(task)' to the 'needs' of '\(owner)' so it finishes first"]))
+                    continue
+                }
+                let uses = workflow.tasks[target].uses
+                if let outputs = actions[uses]?.outputs, !outputs.isEmpty, !outputs.contains(key) {
+                    var notes: [String] = []
+                    if let s = Suggestion.closest(to: key, in: outputs) { notes.append("did you mean '\(s)'?") }
+                    notes.append("'\(uses)' outputs: \(outputs.joined(separator: ", "))")
+                    diagnostics.append(.error(at: ref.location, "action '\(uses)' of task '\(task)' has no output '\(key)'", notes: notes))
+                }
+            case .env, .runID, .runStartedAt:
+                continue
+            }
+        }
+    }
+
+    private mutating func checkWorkflowReferences() {
+        for ref in references where ref.owner == nil {
+            if case .taskOutput = ref.reference {
+                diagnostics.append(.error(at: ref.location, "'\(ref.field)' at workflow level cannot read task outputs",
+                                          notes: ["set it in the 'env:' of the task that needs it"]))
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import FlowCore
+import Foundation
+
+/// A run as stored.
+package struct RunRecord: Sendable, Codable, Hashable {
+    package var id: RunID
+    package var workflow: String
+    package var workflowPath: String
+    package var status: RunStatus
+    package var params: [String: String]
+    package var overrides: [String: String]
+    /// The run's clock at its start (`FLOW_NOW` when pinned), ISO 8601.
+    package var startedAt: String
+    package var createdAt: Date
+    package var updatedAt: Date
+    package var finishedAt: Date?
+    package var pid: Int32?
+    package var resumes: Int
+    package var error: String?
+}
+
+/// The current state of one task in a run.
+package struct TaskStateRecord: Sendable, Codable, Hashable {
+    package var task: TaskID
+    package var status: TaskStatus
+    package var fingerprint: String?
+    package var attempts: Int
+    package var reason: String?
+    package var startedAt: Date?
+    package var finishedAt: Date?
+    package var outputs: [String: String]
+}
+
+/// One attempt of one task.
+package struct AttemptRecord: Sendable, Codable, Hashable {
+    package var id: AttemptID
+    package var runID: RunID
+    package var task: TaskID
+    package var attempt: Int
+    package var status: TaskStatus
+    package var fingerprint: String
+    package var pid: Int32?
+    package var startedAt: Date
+    package var finishedAt: Date?
+    package var exitCode: Int32?
+    package var signal: Int32?
+    package var logPath: String?
+    package var error: String?
+}
+
+enum JSONText {
+    static func encode(_ value: [String: String]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let data = try? encoder.encode(value) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func decode(_ text: String?) -> [String: String] {
+        guard let text, let value = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)) else { return [:] }
+        return value
+    }
+}

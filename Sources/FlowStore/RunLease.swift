@@ -1,0 +1,102 @@
+import FlowCore
+import Foundation
+import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Who holds a workflow's lease, as far as the state database knows.
+package struct LeaseHolder: Sendable, Hashable {
+    package var runID: RunID?
+    package var pid: Int32?
+    package var host: String?
+    package var acquiredAt: Date?
+}
+
+package enum LeaseError: Error, Sendable {
+    case held(LeaseHolder)
+    case failed(String)
+}
+
+/// The right to run one workflow: an exclusive `flock` on a file beside the state database.
+///
+/// The kernel drops the lock when the process dies, even by `kill -9`, so a dead runner never
+/// blocks the next one and a reused pid can never look like a live holder. The `leases` row only
+/// describes the holder for the "already running" message.
+package final class RunLease: Sendable {
+    package let workflow: String
+    private let fd: Int32
+    private let store: StateStore
+
+    private init(workflow: String, fd: Int32, store: StateStore) {
+        self.workflow = workflow
+        self.fd = fd
+        self.store = store
+    }
+
+    package static func lockPath(for workflow: String, store: StateStore) -> String {
+        let directory = (store.path as NSString).deletingLastPathComponent
+        return "\(directory)/locks/\(workflow).lock"
+    }
+
+    /// Takes the lease at once or reports who holds it; never waits.
+    package static func acquire(workflow: String, store: StateStore) throws(LeaseError) -> RunLease {
+        let path = lockPath(for: workflow, store: store)
+        do {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+        } catch {
+            throw .failed("cannot create lock folder for '\(path)': \(error.localizedDescription)")
+        }
+        // O_CLOEXEC: a task's process must never inherit the lock and outlive us holding it.
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .failed("cannot open lock file '\(path)': \(String(cString: strerror(errno)))") }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let code = errno
+            close(fd)
+            guard code == EWOULDBLOCK else { throw .failed("cannot lock '\(path)': \(String(cString: strerror(code)))") }
+            var holder = (try? store.leaseHolder(of: workflow)) ?? nil
+            if holder == nil {
+                // The holder may be between taking the lock and writing its row.
+                usleep(100_000)
+                holder = (try? store.leaseHolder(of: workflow)) ?? nil
+            }
+            throw .held(holder ?? LeaseHolder())
+        }
+        return RunLease(workflow: workflow, fd: fd, store: store)
+    }
+
+    /// Records which run holds the lease, for others to name.
+    package func record(run: RunID) throws(StoreError) {
+        try store.write { db in
+            try db.execute(sql: """
+                INSERT INTO leases(workflow, run_id, pid, host, acquired_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(workflow) DO UPDATE SET run_id = excluded.run_id, pid = excluded.pid, host = excluded.host,
+                    acquired_at = excluded.acquired_at
+                """, arguments: [workflow, run, Int64(getpid()), ProcessInfo.processInfo.hostName, StateStore.now()])
+        }
+    }
+
+    package func release() {
+        _ = try? store.write { db in
+            try db.execute(sql: "DELETE FROM leases WHERE workflow = ? AND pid = ?", arguments: [workflow, Int64(getpid())])
+        }
+        close(fd)
+    }
+}
+
+extension StateStore {
+    package func leaseHolder(of workflow: String) throws(StoreError) -> LeaseHolder? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM leases WHERE workflow = ?", arguments: [workflow]).map { row in
+                LeaseHolder(runID: row["run_id"], pid: (row["pid"] as Int64?).map { Int32(truncatingIfNeeded: $0) },
+                            host: row["host"], acquiredAt: StateStore.date(row["acquired_at"]))
+            }
+        }
+    }
+
+    /// Runs of `workflow` still marked `running`: once we hold the lease, their runner is dead.
+    package func staleRuns(of workflow: String) throws(StoreError) -> [RunID] {
+        try read { db in try RunID.fetchAll(db, sql: "SELECT id FROM runs WHERE workflow = ? AND status = 'running'", arguments: [workflow]) }
+    }
+}

@@ -1,0 +1,80 @@
+import GRDB
+
+/// Append-only, named migrations. A released migration never changes: add a new one instead.
+enum StateSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-runs-tasks-attempts") { db in
+            try db.execute(sql: """
+                CREATE TABLE runs(
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    workflow TEXT NOT NULL,
+                    workflow_path TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    params_json TEXT NOT NULL,
+                    overrides_json TEXT NOT NULL,
+                    started_at TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    updated_at REAL NOT NULL,
+                    finished_at REAL,
+                    pid INTEGER,
+                    host TEXT,
+                    resumes INTEGER NOT NULL DEFAULT 0,
+                    error TEXT
+                );
+                CREATE INDEX runs_by_workflow ON runs(workflow, id);
+                CREATE TABLE task_states(
+                    run_id INTEGER NOT NULL REFERENCES runs(id),
+                    task TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    fingerprint TEXT,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    reason TEXT,
+                    started_at REAL,
+                    finished_at REAL,
+                    PRIMARY KEY(run_id, task)
+                );
+                CREATE TABLE attempts(
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    run_id INTEGER NOT NULL REFERENCES runs(id),
+                    task TEXT NOT NULL,
+                    attempt INTEGER NOT NULL,
+                    status TEXT NOT NULL,
+                    fingerprint TEXT NOT NULL,
+                    pid INTEGER,
+                    started_at REAL NOT NULL,
+                    finished_at REAL,
+                    exit_code INTEGER,
+                    signal INTEGER,
+                    log_path TEXT,
+                    error TEXT
+                );
+                CREATE INDEX attempts_by_task ON attempts(run_id, task, attempt);
+                CREATE INDEX attempts_running ON attempts(status) WHERE status = 'running';
+                CREATE TABLE outputs(
+                    run_id INTEGER NOT NULL REFERENCES runs(id),
+                    task TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    PRIMARY KEY(run_id, task, key)
+                );
+                CREATE TABLE checkpoints(
+                    run_id INTEGER NOT NULL REFERENCES runs(id),
+                    task TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    updated_at REAL NOT NULL,
+                    PRIMARY KEY(run_id, task, key)
+                );
+                CREATE TABLE leases(
+                    workflow TEXT PRIMARY KEY,
+                    run_id INTEGER NOT NULL,
+                    pid INTEGER NOT NULL,
+                    host TEXT NOT NULL,
+                    acquired_at REAL NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,129 @@
+import FlowCore
+import Foundation
+import GRDB
+
+extension StateStore {
+    package func createRun(workflow: String, workflowPath: String, params: [String: String], overrides: [String: String],
+                           startedAt: String, pid: Int32) throws(StoreError) -> RunID {
+        try write { db in
+            let now = StateStore.now()
+            try db.execute(sql: """
+                INSERT INTO runs(workflow, workflow_path, status, params_json, overrides_json, started_at, created_at, updated_at, pid, host)
+                VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [workflow, workflowPath, JSONText.encode(params), JSONText.encode(overrides), startedAt, now, now,
+                                 Int64(pid), ProcessInfo.processInfo.hostName])
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Puts a failed or interrupted run back to `running` for a resume, with the current parameters.
+    package func reopenRun(_ id: RunID, params: [String: String], overrides: [String: String], pid: Int32) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: """
+                UPDATE runs SET status = 'running', params_json = ?, overrides_json = ?, pid = ?, updated_at = ?,
+                    finished_at = NULL, error = NULL, resumes = resumes + 1 WHERE id = ?
+                """, arguments: [JSONText.encode(params), JSONText.encode(overrides), Int64(pid), StateStore.now(), id])
+        }
+    }
+
+    package func finishRun(_ id: RunID, status: RunStatus, error: String? = nil) throws(StoreError) {
+        try write { db in
+            let now = StateStore.now()
+            try db.execute(sql: "UPDATE runs SET status = ?, finished_at = ?, updated_at = ?, error = ? WHERE id = ?",
+                           arguments: [status.rawValue, now, now, error, id])
+        }
+    }
+
+    /// Marks a run whose runner died as interrupted, with its running attempts, and returns the
+    /// process groups those attempts started so the caller can kill what is left of them.
+    package func markInterrupted(_ id: RunID, reason: String) throws(StoreError) -> [Int32] {
+        try write { db in
+            let now = StateStore.now()
+            let pids = try Int64.fetchAll(db, sql: "SELECT pid FROM attempts WHERE run_id = ? AND status = 'running' AND pid IS NOT NULL",
+                                          arguments: [id]).map { Int32(truncatingIfNeeded: $0) }
+            try db.execute(sql: "UPDATE attempts SET status = 'interrupted', finished_at = ?, error = ? WHERE run_id = ? AND status = 'running'",
+                           arguments: [now, reason, id])
+            try db.execute(sql: "UPDATE task_states SET status = 'interrupted', finished_at = ?, reason = ? WHERE run_id = ? AND status = 'running'",
+                           arguments: [now, reason, id])
+            try db.execute(sql: "UPDATE runs SET status = 'interrupted', finished_at = ?, updated_at = ?, error = ? WHERE id = ? AND status = 'running'",
+                           arguments: [now, now, reason, id])
+            return pids
+        }
+    }
+
+    package func run(_ id: RunID) throws(StoreError) -> RunRecord? {
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]).map(StateStore.runRecord) }
+    }
+
+    package func latestRun(of workflow: String) throws(StoreError) -> RunRecord? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE workflow = ? ORDER BY id DESC LIMIT 1", arguments: [workflow])
+                .map(StateStore.runRecord)
+        }
+    }
+
+    package func history(of workflow: String, limit: Int) throws(StoreError) -> [RunRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM runs WHERE workflow = ? ORDER BY id DESC LIMIT ?", arguments: [workflow, limit])
+                .map(StateStore.runRecord)
+        }
+    }
+
+    /// The newest run of every workflow that has one.
+    package func latestRuns() throws(StoreError) -> [String: RunRecord] {
+        try read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM runs WHERE id IN (SELECT MAX(id) FROM runs GROUP BY workflow)")
+            return Dictionary(rows.map(StateStore.runRecord).map { ($0.workflow, $0) }, uniquingKeysWith: { a, _ in a })
+        }
+    }
+
+    package func taskStates(of run: RunID) throws(StoreError) -> [TaskID: TaskStateRecord] {
+        try read { db in
+            var outputs: [String: [String: String]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT task, key, value FROM outputs WHERE run_id = ?", arguments: [run]) {
+                outputs[row["task"], default: [:]][row["key"]] = row["value"]
+            }
+            var states: [TaskID: TaskStateRecord] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM task_states WHERE run_id = ?", arguments: [run]) {
+                let task: String = row["task"]
+                states[TaskID(task)] = TaskStateRecord(
+                    task: TaskID(task), status: TaskStatus(rawValue: row["status"]) ?? .pending, fingerprint: row["fingerprint"],
+                    attempts: row["attempts"], reason: row["reason"], startedAt: StateStore.date(row["started_at"]),
+                    finishedAt: StateStore.date(row["finished_at"]), outputs: outputs[task] ?? [:])
+            }
+            return states
+        }
+    }
+
+    package func attempts(of run: RunID, task: TaskID? = nil) throws(StoreError) -> [AttemptRecord] {
+        try read { db in
+            let rows: [Row]
+            if let task {
+                rows = try Row.fetchAll(db, sql: "SELECT * FROM attempts WHERE run_id = ? AND task = ? ORDER BY id",
+                                        arguments: [run, task.rawValue])
+            } else {
+                rows = try Row.fetchAll(db, sql: "SELECT * FROM attempts WHERE run_id = ? ORDER BY id", arguments: [run])
+            }
+            return rows.map { row in
+                AttemptRecord(
+                    id: row["id"], runID: row["run_id"], task: TaskID(row["task"]), attempt: row["attempt"],
+                    status: TaskStatus(rawValue: row["status"]) ?? .pending, fingerprint: row["fingerprint"],
+                    pid: (row["pid"] as Int64?).map { Int32(truncatingIfNeeded: $0) }, startedAt: Date(timeIntervalSince1970: row["started_at"]),
+                    finishedAt: StateStore.date(row["finished_at"]), exitCode: (row["exit_code"] as Int64?).map { Int32(truncatingIfNeeded: $0) },
+                    signal: (row["signal"] as Int64?).map { Int32(truncatingIfNeeded: $0) }, logPath: row["log_path"], error: row["error"])
+            }
+        }
+    }
+
+    static func date(_ value: Double?) -> Date? { value.map { Date(timeIntervalSince1970: $0) } }
+
+    static func runRecord(_ row: Row) -> RunRecord {
+        RunRecord(
+            id: row["id"], workflow: row["workflow"], workflowPath: row["workflow_path"],
+            status: RunStatus(rawValue: row["status"]) ?? .failed, params: JSONText.decode(row["params_json"]),
+            overrides: JSONText.decode(row["overrides_json"]), startedAt: row["started_at"],
+            createdAt: Date(timeIntervalSince1970: row["created_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"]),
+            finishedAt: date(row["finished_at"]), pid: (row["pid"] as Int64?).map { Int32(truncatingIfNeeded: $0) },
+            resumes: row["resumes"], error: row["error"])
+    }
+}

@@ -1,0 +1,103 @@
+import FlowCore
+import Foundation
+import GRDB
+
+/// Why the state database could not be used, in words a user can act on.
+package enum StoreError: Error, CustomStringConvertible, Sendable {
+    case cannotOpen(path: String, reason: String)
+    case damaged(path: String, reason: String)
+    case full(path: String)
+    case failed(String)
+
+    package var description: String {
+        switch self {
+        case .cannotOpen(let path, let reason):
+            return "cannot open state database '\(path)': \(reason)"
+        case .damaged(let path, let reason):
+            return "state database '\(path)' is damaged (\(reason)); flow changed nothing. "
+                + "Keep the file for inspection and point --state at a new path to start a fresh history; "
+                + "never delete its -wal file, which may hold the last committed runs"
+        case .full(let path):
+            return "no space left to write state database '\(path)'; free disk space and run again: nothing committed was lost"
+        case .failed(let message):
+            return message
+        }
+    }
+
+    static func wrap(_ error: any Error, path: String) -> StoreError {
+        if let store = error as? StoreError { return store }
+        if let db = error as? DatabaseError {
+            switch db.resultCode {
+            case .SQLITE_CORRUPT, .SQLITE_NOTADB: return .damaged(path: path, reason: db.message ?? "\(db.resultCode)")
+            case .SQLITE_FULL: return .full(path: path)
+            case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY:
+                return .cannotOpen(path: path, reason: db.message ?? "\(db.resultCode)")
+            default: return .failed("state database '\(path)': \(db.message ?? "\(db.resultCode)")")
+            }
+        }
+        return .failed("state database '\(path)': \(error)")
+    }
+}
+
+/// The SQLite checkpoint store: runs, task states, attempts, outputs, in-task checkpoints, leases.
+///
+/// One `DatabaseQueue` (one connection) per process: all writes of a run go through it in
+/// `BEGIN IMMEDIATE` transactions, so there is one writer per database.
+package final class StateStore: Sendable {
+    package let path: String
+    let queue: DatabaseQueue
+
+    /// Opens (creating and migrating) the state database at `path`.
+    package init(path: String) throws(StoreError) {
+        self.path = path
+        do {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(10)
+            configuration.journalMode = .wal
+            configuration.label = "flow.state"
+            configuration.prepareDatabase { db in
+                // NORMAL in WAL mode: a commit survives a crash of flow; only an OS crash or power loss
+                // may lose the last transactions, never corrupt the file.
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            }
+            queue = try DatabaseQueue(path: path, configuration: configuration)
+            try StateSchema.migrator.migrate(queue)
+        } catch {
+            throw StoreError.wrap(error, path: path)
+        }
+    }
+
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction.
+    func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try queue.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                guard let result else { throw StoreError.failed("transaction produced no result") }
+                return result
+            }
+        } catch {
+            throw StoreError.wrap(error, path: path)
+        }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try queue.read(body)
+        } catch {
+            throw StoreError.wrap(error, path: path)
+        }
+    }
+
+    /// `PRAGMA quick_check`: "ok", or what SQLite found wrong.
+    package func quickCheck() throws(StoreError) -> String {
+        try read { db in try String.fetchAll(db, sql: "PRAGMA quick_check").joined(separator: "; ") }
+    }
+
+    static func now() -> Double { Date().timeIntervalSince1970 }
+}

@@ -1,0 +1,154 @@
+import CFlowSystem
+import FlowCore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What to start: a program, its arguments and environment, where, and the file its output goes to.
+package struct ProcessSpec: Sendable {
+    package var executable: String
+    package var arguments: [String]
+    package var environment: [String: String]
+    package var workingDirectory: String
+    /// stdout and stderr are appended here directly, so there is no pipe to drain and a background
+    /// process that keeps them open cannot hang the run.
+    package var outputPath: String
+
+    package init(executable: String, arguments: [String], environment: [String: String], workingDirectory: String, outputPath: String) {
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+        self.outputPath = outputPath
+    }
+}
+
+/// How a process ended.
+package struct ProcessExit: Sendable, Hashable {
+    package var exitCode: Int32?
+    package var signal: Int32?
+}
+
+package enum ProcessError: Error, CustomStringConvertible {
+    case spawnFailed(String, Int32)
+    case cannotOpenLog(String, Int32)
+
+    package var description: String {
+        switch self {
+        case .spawnFailed(let program, let code): return "cannot start '\(program)': \(String(cString: strerror(code)))"
+        case .cannotOpenLog(let path, let code): return "cannot open log file '\(path)': \(String(cString: strerror(code)))"
+        }
+    }
+}
+
+/// Starts processes with `posix_spawn` in their own process group and waits for them.
+package enum ProcessRunner {
+    /// Runs a process to its end. Cancelling the calling task sends SIGTERM to the whole group and
+    /// SIGKILL after `grace`. Whatever the group leaves running after the leader exits is terminated too.
+    package static func run(_ spec: ProcessSpec, groups: ProcessGroups, grace: Duration,
+                            onStart: @Sendable (Int32) -> Void = { _ in }) async throws -> ProcessExit {
+        let pid = try spawn(spec)
+        groups.add(pid)
+        onStart(pid)
+        let exit = await withTaskCancellationHandler {
+            await wait(for: pid)
+        } onCancel: {
+            Task.detached { await ProcessGroups.terminate(pid, grace: grace) }
+        }
+        if ProcessGroups.isAlive(pid) {
+            // Background processes of a finished task do not outlive it, even if they ignore SIGTERM.
+            if Task.isCancelled {
+                await ProcessGroups.terminate(pid, grace: grace)
+            } else {
+                Task.detached { await ProcessGroups.terminate(pid, grace: grace) }
+            }
+        }
+        groups.remove(pid)
+        return exit
+    }
+
+    static func spawn(_ spec: ProcessSpec) throws -> Int32 {
+        let logFD = open(spec.outputPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard logFD >= 0 else { throw ProcessError.cannotOpenLog(spec.outputPath, errno) }
+        defer { close(logFD) }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, logFD, 1)
+        posix_spawn_file_actions_adddup2(&actions, logFD, 2)
+        flow_spawn_file_actions_addchdir(&actions, spec.workingDirectory)
+        // No descriptor of the runner (state database, locks, other tasks' logs) leaks into a task.
+        flow_spawn_file_actions_addclosefrom(&actions, 3)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        // The runner ignores SIGINT/SIGTERM to handle them itself; tasks must get the default actions back.
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = ([spec.executable] + spec.arguments).map { strdup($0) } + [nil]
+        let envp = spec.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for p in argv { free(p) }
+            for p in envp { free(p) }
+        }
+        var pid: pid_t = 0
+        let code: Int32
+        if spec.executable.contains("/") {
+            code = posix_spawn(&pid, spec.executable, &actions, &attributes, argv, envp)
+        } else {
+            code = posix_spawnp(&pid, spec.executable, &actions, &attributes, argv, envp)
+        }
+        guard code == 0 else { throw ProcessError.spawnFailed(spec.executable, code) }
+        return pid
+    }
+
+    /// Reaps `pid` on a dedicated thread, so a blocking `waitpid` never holds a concurrency thread.
+    static func wait(for pid: Int32) async -> ProcessExit {
+        await withCheckedContinuation { (continuation: CheckedContinuation<ProcessExit, Never>) in
+            let thread = Thread {
+                var status: Int32 = 0
+                while true {
+                    let r = waitpid(pid, &status, 0)
+                    if r == pid { break }
+                    if r == -1 && errno == EINTR { continue }
+                    continuation.resume(returning: ProcessExit(exitCode: nil, signal: nil))
+                    return
+                }
+                let termSig = status & 0x7f
+                if termSig == 0 {
+                    continuation.resume(returning: ProcessExit(exitCode: (status >> 8) & 0xff, signal: nil))
+                } else {
+                    continuation.resume(returning: ProcessExit(exitCode: nil, signal: termSig))
+                }
+            }
+            thread.stackSize = 64 * 1024
+            thread.start()
+        }
+    }
+
+    /// A signal's conventional name, for messages.
+    package static func signalName(_ signal: Int32) -> String {
+        switch signal {
+        case SIGTERM: return "SIGTERM"
+        case SIGKILL: return "SIGKILL"
+        case SIGINT: return "SIGINT"
+        case SIGHUP: return "SIGHUP"
+        case SIGSEGV: return "SIGSEGV"
+        case SIGABRT: return "SIGABRT"
+        case SIGPIPE: return "SIGPIPE"
+        case SIGQUIT: return "SIGQUIT"
+        default: return "signal \(signal)"
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import FlowCore
+import Foundation
+
+/// The `run:` key: a shell command in its own process group, output to the attempt's log file.
+package struct ShellAction: Action {
+    package let groups: ProcessGroups
+    /// How often `$FLOW_CHECKPOINT` is read and committed while the task runs.
+    package var checkpointInterval: Duration
+
+    package init(groups: ProcessGroups, checkpointInterval: Duration = .milliseconds(250)) {
+        self.groups = groups
+        self.checkpointInterval = checkpointInterval
+    }
+
+    package var signature: ActionSignature {
+        ActionSignature(name: "shell", summary: "runs a shell command (the 'run:' key)", inputs: [
+            ActionInput("run", required: true, "the script"),
+            ActionInput("shell", "'sh' (default) or 'bash'"),
+        ])
+    }
+
+    package var version: String { "1" }
+
+    package func run(_ context: TaskContext) async throws -> [String: String] {
+        let script = try context.input("run")
+        let shell = context.inputs["shell"] ?? "sh"
+        let outputPath = context.scratchDirectory + "/output"
+        let checkpointPath = context.scratchDirectory + "/checkpoint"
+        try FileManager.default.createDirectory(atPath: context.scratchDirectory, withIntermediateDirectories: true)
+        for path in [outputPath, checkpointPath] {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw TaskFailure("cannot create '\(path)'", retryable: false)
+            }
+        }
+        var environment = ProcessInfo.processInfo.environment
+        for (key, value) in context.env { environment[key] = value }
+        environment["FLOW_RUN_ID"] = String(context.runID)
+        environment["FLOW_TASK"] = context.task.rawValue
+        environment["FLOW_ATTEMPT"] = String(context.attempt)
+        environment["FLOW_OUTPUT"] = outputPath
+        environment["FLOW_CHECKPOINT"] = checkpointPath
+        for (key, value) in context.checkpoint { environment[ShellAction.checkpointVariable(key)] = value }
+
+        let (executable, arguments): (String, [String]) = shell == "bash"
+            ? ("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
+            : ("/bin/sh", ["-e", "-c", script])
+        let spec = ProcessSpec(executable: executable, arguments: arguments, environment: environment,
+                               workingDirectory: context.workingDirectory, outputPath: context.log.path)
+        guard FileManager.default.fileExists(atPath: context.workingDirectory) else {
+            throw TaskFailure("working directory '\(context.workingDirectory)' does not exist", retryable: false)
+        }
+
+        let follower = CheckpointFollower(path: checkpointPath, context: context)
+        let exit = try await withThrowingTaskGroup(of: ProcessExit?.self) { group in
+            group.addTask {
+                try await ProcessRunner.run(spec, groups: groups, grace: context.gracePeriod, onStart: context.processStarted)
+            }
+            group.addTask {
+                // Commits checkpoint lines promptly while the task runs; ends when the process does.
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: checkpointInterval)
+                    if Task.isCancelled { break }
+                    try? await follower.poll()
+                }
+                return nil
+            }
+            var result: ProcessExit?
+            for try await value in group {
+                if let value {
+                    result = value
+                    group.cancelAll()
+                }
+            }
+            return result ?? ProcessExit(exitCode: nil, signal: nil)
+        }
+        try await follower.poll(final: true)
+        for problem in await follower.problems {
+            context.log.write("flow: ignored malformed line \(problem.line) in $FLOW_CHECKPOINT: \(problem.text)")
+        }
+
+        let outputText = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        let parsed = KeyValueParser.parse(outputText)
+        var outputs: [String: String] = [:]
+        for (key, value) in parsed.values { outputs[key] = value }
+
+        if let signal = exit.signal {
+            throw TaskFailure("killed by \(ProcessRunner.signalName(signal))", signal: signal)
+        }
+        guard let code = exit.exitCode else { throw TaskFailure("the process could not be waited for") }
+        guard code == 0 else {
+            let hint = code == 127 ? " (command not found)" : code == 126 ? " (not executable)" : ""
+            throw TaskFailure("exited with status \(code)\(hint)", exitCode: code)
+        }
+        if let bad = parsed.errors.first {
+            throw TaskFailure("malformed line \(bad.line) in $FLOW_OUTPUT: '\(bad.text.prefix(80))'; write key=value or key<<EOF",
+                              retryable: false)
+        }
+        return outputs
+    }
+
+    /// `FLOW_CHECKPOINT_<KEY>`: the key upper-cased, anything but letters and digits as '_'.
+    package static func checkpointVariable(_ key: String) -> String {
+        "FLOW_CHECKPOINT_" + String(key.uppercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" })
+    }
+}
+
+/// Reads new lines of `$FLOW_CHECKPOINT` and commits them through the task context.
+actor CheckpointFollower {
+    private let path: String
+    private let context: TaskContext
+    private var offset: UInt64 = 0
+    private var parser = KeyValueParser()
+    var problems: [KeyValueParser.Malformed] { parser.errors }
+
+    init(path: String, context: TaskContext) {
+        self.path = path
+        self.context = context
+    }
+
+    func poll(final: Bool = false) async throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return }
+        defer { try? handle.close() }
+        try handle.seek(toOffset: offset)
+        let data = try handle.readToEnd() ?? Data()
+        offset += UInt64(data.count)
+        var entries = parser.feed([UInt8](data))
+        if final { entries += parser.finish() }
+        guard !entries.isEmpty else { return }
+        var values: [String: String] = [:]
+        for (key, value) in entries { values[key] = value }
+        try await context.saveCheckpoint(values)
+    }
+}
