@@ -1,40 +1,58 @@
 import Foundation
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// The log file of one attempt. Shell tasks write to it directly through their file descriptors;
-/// built-in actions append lines through `write(_:)`.
+/// The log file of one attempt. Shell tasks write to it directly through their own descriptors;
+/// built-in actions and flow append lines through `write(_:)`. Every writer uses O_APPEND, so
+/// lines from both never overwrite each other.
 package final class TaskLog: Sendable {
     package let path: String
-    private let handle: Mutex<FileHandle?>
+    private let descriptor: Mutex<Int32>
 
     /// Opens (creating) the file for appending.
     package init(path: String) throws {
         self.path = path
-        let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        if !FileManager.default.fileExists(atPath: path) {
-            FileManager.default.createFile(atPath: path, contents: nil)
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path,
+                                                          NSLocalizedDescriptionKey: String(cString: strerror(errno))])
         }
-        let fh = try FileHandle(forWritingTo: url)
-        _ = try? fh.seekToEnd()
-        handle = Mutex(fh)
+        descriptor = Mutex(fd)
     }
 
-    /// A log that discards everything, for tests and dry runs.
+    /// A log that discards everything, for tests.
     package init(discarding: Void = ()) {
         path = "/dev/null"
-        handle = Mutex(nil)
+        descriptor = Mutex(-1)
     }
 
     package func write(_ line: String) {
-        let data = Data((line.hasSuffix("\n") ? line : line + "\n").utf8)
-        handle.withLock { fh in try? fh?.write(contentsOf: data) }
+        let text = line.hasSuffix("\n") ? line : line + "\n"
+        descriptor.withLock { fd in
+            guard fd >= 0 else { return }
+            var bytes = Array(text.utf8)[...]
+            while !bytes.isEmpty {
+                let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+                if n < 0 { if errno == EINTR { continue } else { return } }
+                bytes = bytes.dropFirst(n)
+            }
+        }
     }
 
     package func close() {
-        handle.withLock { fh in
-            try? fh?.close()
-            fh = nil
+        descriptor.withLock { fd in
+            if fd >= 0 { _ = Glibc.close(fd) }
+            fd = -1
+        }
+    }
+
+    deinit {
+        descriptor.withLock { fd in
+            if fd >= 0 { _ = Glibc.close(fd) }
         }
     }
 }

@@ -90,6 +90,11 @@ struct WorkflowValidator {
                 let upstream = upstreamCache[ownerIndex] ?? graph.upstream(of: ownerIndex)
                 upstreamCache[ownerIndex] = upstream
                 if !upstream.contains(target) {
+                    if graph.upstream(of: target).contains(ownerIndex) {
+                        diagnostics.append(.error(at: ref.location, "task '\(owner)' reads outputs of '\(task)', which runs after it",
+                                                  notes: ["'\(task)' depends on '\(owner)'; read the output from a task downstream of '\(task)'"]))
+                        continue
+                    }
                     diagnostics.append(.error(at: ref.location, "task '\(owner)' reads outputs of '\(task)', which is not upstream of it",
                                               notes: ["add '\(task)' to the 'needs' of '\(owner)' so it finishes first"]))
                     continue

@@ -23,9 +23,30 @@ package final class ProcessGroups: Sendable {
         for pgid in live.withLock({ $0 }) { _ = kill(-pgid, signal) }
     }
 
-    /// Whether any process of group `pgid` is still alive.
+    /// Whether any process of group `pgid` is still alive. Zombies do not count: a killed grandchild
+    /// that nobody reaps yet is dead, and waiting for it would stall the run.
     package static func isAlive(_ pgid: Int32) -> Bool {
-        kill(-pgid, 0) == 0 || errno == EPERM
+        if kill(-pgid, 0) != 0 && errno == ESRCH { return false }
+        return hasLiveMember(pgid)
+    }
+
+    /// Scans /proc for a non-zombie process in group `pgid`.
+    static func hasLiveMember(_ pgid: Int32) -> Bool {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return true }
+        for entry in entries where entry.first?.isNumber == true {
+            guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            // Fields after the command name: state, ppid, pgrp, ...
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 2, let group = Int32(fields[2]), group == pgid else { continue }
+            if fields[0] != "Z" && fields[0] != "X" { return true }
+        }
+        return false
+    }
+
+    /// Sleeps even when the calling task is cancelled: stopping a process must finish its grace period.
+    private static func pause(_ duration: Duration) async {
+        await Task.detached { try? await Task.sleep(for: duration) }.value
     }
 
     /// SIGTERM to the group, then SIGKILL once `grace` has passed if anything of it remains.
@@ -35,7 +56,7 @@ package final class ProcessGroups: Sendable {
         _ = kill(-pgid, SIGTERM)
         let deadline = ContinuousClock.now + grace
         while isAlive(pgid), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+            await pause(.milliseconds(20))
         }
         if isAlive(pgid) { _ = kill(-pgid, SIGKILL) }
     }

@@ -1,0 +1,91 @@
+import Foundation
+
+/// Runs the built `flow` executable, as a user would, and captures what it printed.
+package struct FlowBinary: Sendable {
+    package struct Result: Sendable {
+        package var status: Int32
+        package var stdout: String
+        package var stderr: String
+    }
+
+    package static var path: String {
+        if let explicit = ProcessInfo.processInfo.environment["FLOW_BINARY"] { return explicit }
+        // Tests run from the package's build folder, next to the binary.
+        let bundle = Bundle.main.bundleURL.deletingLastPathComponent()
+        for candidate in [bundle.appendingPathComponent("flow").path, Repository.root + "/.build/debug/flow"]
+        where FileManager.default.isExecutableFile(atPath: candidate) {
+            return candidate
+        }
+        return Repository.root + "/.build/debug/flow"
+    }
+
+    /// Runs `flow ARGS` in `directory` and waits for it.
+    package static func run(_ arguments: [String], in directory: String, environment: [String: String] = [:],
+                            stdinNull: Bool = true) throws -> Result {
+        let process = try start(arguments, in: directory, environment: environment)
+        return process.wait()
+    }
+
+    /// Starts `flow ARGS` without waiting.
+    package static func start(_ arguments: [String], in directory: String, environment: [String: String] = [:]) throws -> Running {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        var env = ProcessInfo.processInfo.environment
+        env["NO_COLOR"] = "1"
+        env.removeValue(forKey: "FLOW_STATE")
+        env.removeValue(forKey: "FLOW_NOW")
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        // Output goes to files, not pipes, so a long run never blocks on a full pipe.
+        let out = directory + "/.out-\(UUID().uuidString.prefix(6))"
+        FileManager.default.createFile(atPath: out + ".stdout", contents: nil)
+        FileManager.default.createFile(atPath: out + ".stderr", contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out + ".stdout"))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: out + ".stderr"))
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return Running(process: process, outputBase: out)
+    }
+
+    package final class Running: @unchecked Sendable {
+        package let process: Process
+        let outputBase: String
+
+        init(process: Process, outputBase: String) {
+            self.process = process
+            self.outputBase = outputBase
+        }
+
+        package var pid: Int32 { process.processIdentifier }
+
+        package var stdoutSoFar: String { (try? String(contentsOfFile: outputBase + ".stdout", encoding: .utf8)) ?? "" }
+
+        package func wait() -> Result {
+            process.waitUntilExit()
+            let stdout = stdoutSoFar
+            let stderr = (try? String(contentsOfFile: outputBase + ".stderr", encoding: .utf8)) ?? ""
+            try? FileManager.default.removeItem(atPath: outputBase + ".stdout")
+            try? FileManager.default.removeItem(atPath: outputBase + ".stderr")
+            let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+            return Result(status: status, stdout: stdout, stderr: stderr)
+        }
+
+        package func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+    }
+
+    /// Polls until `condition` holds or `timeout` passes.
+    package static func waitUntil(timeout: Double = 10, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(20_000)
+        }
+        return condition()
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
