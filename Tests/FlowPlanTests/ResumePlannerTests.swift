@@ -1,0 +1,168 @@
+import FlowCore
+import FlowPlan
+import FlowSpec
+import FlowTestSupport
+import Testing
+
+@Suite("resume decisions")
+struct ResumePlannerTests {
+    let versions = ["shell": "1", "sql": "1"]
+
+    func workflow(_ text: String) throws -> Workflow {
+        let loader = WorkflowLoader(actions: [
+            "shell": ActionSignature(name: "shell", summary: "", inputs: [ActionInput("run", required: true, ""), ActionInput("shell", "")]),
+        ])
+        guard case .success(let wf) = loader.load(text: text, file: "t.yaml", defaultName: "t") else {
+            throw CancellationError()
+        }
+        return wf
+    }
+
+    let chain = """
+        params:
+          p: one
+        tasks:
+          a:
+            run: echo a
+          b:
+            needs: [a]
+            env:
+              X: ${{ tasks.a.outputs.x }}
+            run: echo b
+          c:
+            needs: [b]
+            run: echo c
+          d:
+            always_run: true
+            run: echo d
+          e:
+            needs: [a]
+            if: ${{ tasks.a.outputs.x == 'go' }}
+            env:
+              P: ${{ params.p }}
+            run: echo e
+        """
+
+    /// The fingerprints a fully successful earlier attempt would have stored.
+    func succeeded(_ wf: Workflow, scope: EvaluationScope, outputs: [TaskID: [String: String]]) -> [TaskID: PriorTask] {
+        var scope = scope
+        scope.outputs = outputs
+        var prior: [TaskID: PriorTask] = [:]
+        for task in wf.tasks {
+            let fp = Fingerprint.of(task, workflowEnv: wf.env, actionVersion: "1", scope: scope)
+            prior[task.id] = PriorTask(status: .succeeded, fingerprint: fp, outputs: outputs[task.id] ?? [:], attempts: 1)
+        }
+        return prior
+    }
+
+    func kinds(_ plan: ExecutionPlan) -> [String: Decision.Kind] {
+        var out: [String: Decision.Kind] = [:]
+        for (i, task) in plan.workflow.tasks.enumerated() { out[task.id.rawValue] = plan.decisions[i].kind }
+        return out
+    }
+
+    @Test("a new run runs everything")
+    func newRun() throws {
+        let wf = try workflow(chain)
+        let plan = ResumePlanner(actionVersions: versions).plan(wf, prior: [:], scope: EvaluationScope(params: ["p": "one"]))
+        #expect(plan.decisions.allSatisfy { $0.kind == .run && $0.reason == "new run" })
+    }
+
+    @Test("succeeded tasks with unchanged fingerprints are reused; always_run runs again")
+    func reuse() throws {
+        let wf = try workflow(chain)
+        let scope = EvaluationScope(params: ["p": "one"])
+        let prior = succeeded(wf, scope: scope, outputs: [TaskID("a"): ["x": "go"]])
+        let plan = ResumePlanner(actionVersions: versions).plan(wf, prior: prior, scope: scope)
+        #expect(kinds(plan) == ["a": .reuse, "b": .reuse, "c": .reuse, "d": .run, "e": .reuse])
+        #expect(plan.decision(for: TaskID("d"))?.reason.contains("always_run") == true)
+        #expect(plan.reusedOutputs[TaskID("a")] == ["x": "go"])
+    }
+
+    @Test("a failed task runs again and so does everything downstream of it")
+    func failedAndDownstream() throws {
+        let wf = try workflow(chain)
+        let scope = EvaluationScope(params: ["p": "one"])
+        var prior = succeeded(wf, scope: scope, outputs: [TaskID("a"): ["x": "go"]])
+        prior[TaskID("b")]?.status = .failed
+        prior[TaskID("c")] = PriorTask(status: .skipped, fingerprint: nil, reason: "upstream 'b' failed")
+        let plan = ResumePlanner(actionVersions: versions).plan(wf, prior: prior, scope: scope)
+        #expect(kinds(plan) == ["a": .reuse, "b": .run, "c": .run, "d": .run, "e": .reuse])
+        #expect(plan.decision(for: TaskID("b"))?.reason == "failed last time")
+        #expect(plan.decision(for: TaskID("c"))?.reason == "upstream 'b' runs again")
+    }
+
+    @Test("interrupted, timed-out and never-started tasks run", arguments: [TaskStatus.interrupted, .timedOut, .pending, .running])
+    func unfinished(_ status: TaskStatus) throws {
+        let wf = try workflow(chain)
+        let scope = EvaluationScope(params: ["p": "one"])
+        var prior = succeeded(wf, scope: scope, outputs: [TaskID("a"): ["x": "go"]])
+        prior[TaskID("c")]?.status = status
+        let plan = ResumePlanner(actionVersions: versions).plan(wf, prior: prior, scope: scope)
+        #expect(plan.decision(for: TaskID("c"))?.kind == .run)
+        #expect(plan.decision(for: TaskID("b"))?.kind == .reuse)
+    }
+
+    @Test("a changed parameter changes the fingerprint of the task that reads it")
+    func changedParameter() throws {
+        let wf = try workflow(chain)
+        let before = EvaluationScope(params: ["p": "one"])
+        let prior = succeeded(wf, scope: before, outputs: [TaskID("a"): ["x": "go"]])
+        let plan = ResumePlanner(actionVersions: versions).plan(wf, prior: prior, scope: EvaluationScope(params: ["p": "two"]))
+        #expect(plan.decision(for: TaskID("e"))?.kind == .run)
+        #expect(plan.decision(for: TaskID("e"))?.reason == "definition or inputs changed since it succeeded")
+        #expect(plan.decision(for: TaskID("b"))?.kind == .reuse)
+    }
+
+    @Test("a changed action version re-runs the tasks that use it")
+    func changedVersion() throws {
+        let wf = try workflow(chain)
+        let scope = EvaluationScope(params: ["p": "one"])
+        let prior = succeeded(wf, scope: scope, outputs: [TaskID("a"): ["x": "go"]])
+        let plan = ResumePlanner(actionVersions: ["shell": "2"]).plan(wf, prior: prior, scope: scope)
+        #expect(plan.decisions.allSatisfy { $0.kind == .run })
+    }
+
+    @Test("a changed definition in the file re-runs that task and its dependents")
+    func changedDefinition() throws {
+        let old = try workflow(chain)
+        let scope = EvaluationScope(params: ["p": "one"])
+        let prior = succeeded(old, scope: scope, outputs: [TaskID("a"): ["x": "go"]])
+        let edited = try workflow(chain.replacingOccurrences(of: "run: echo b", with: "run: echo B"))
+        let plan = ResumePlanner(actionVersions: versions).plan(edited, prior: prior, scope: scope)
+        #expect(kinds(plan) == ["a": .reuse, "b": .run, "c": .run, "d": .run, "e": .reuse])
+    }
+
+    @Test("a skipped task whose condition is still false stays skipped and does not force its dependents")
+    func stillSkipped() throws {
+        let wf = try workflow(chain + "\n  f:\n    needs: [e]\n    run: echo f\n")
+        let scope = EvaluationScope(params: ["p": "one"])
+        var prior = succeeded(wf, scope: scope, outputs: [TaskID("a"): ["x": "stop"]])
+        prior[TaskID("e")] = PriorTask(status: .skipped, fingerprint: nil, reason: "condition is false")
+        let plan = ResumePlanner(actionVersions: versions).plan(wf, prior: prior, scope: scope)
+        #expect(plan.decision(for: TaskID("e"))?.kind == .skip)
+        #expect(plan.decision(for: TaskID("f"))?.kind == .reuse)
+    }
+
+    @Test("a skipped task whose condition became true runs")
+    func conditionNowTrue() throws {
+        let wf = try workflow(chain)
+        let scope = EvaluationScope(params: ["p": "one"])
+        var prior = succeeded(wf, scope: scope, outputs: [TaskID("a"): ["x": "go"]])
+        prior[TaskID("e")] = PriorTask(status: .skipped, fingerprint: nil, reason: "upstream 'a' failed")
+        let plan = ResumePlanner(actionVersions: versions).plan(wf, prior: prior, scope: scope)
+        #expect(plan.decision(for: TaskID("e"))?.kind == .run)
+    }
+
+    @Test("a task added to the file since the run started runs")
+    func addedTask() throws {
+        let old = try workflow(chain)
+        let scope = EvaluationScope(params: ["p": "one"])
+        let prior = succeeded(old, scope: scope, outputs: [TaskID("a"): ["x": "go"]])
+        let edited = try workflow(chain + "\n  z:\n    run: echo z\n")
+        let plan = ResumePlanner(actionVersions: versions).plan(edited, prior: prior, scope: scope)
+        #expect(plan.decision(for: TaskID("z"))?.kind == .run)
+        #expect(plan.decision(for: TaskID("z"))?.reason == "not run yet in this run")
+        #expect(plan.previousAttempts[edited.index(of: TaskID("a")) ?? 0] == 1)
+    }
+}
