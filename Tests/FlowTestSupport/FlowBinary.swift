@@ -75,6 +75,16 @@ package struct FlowBinary: Sendable {
         package func signal(_ number: Int32) { kill(process.processIdentifier, number) }
     }
 
+    /// Polls until `condition` holds or `timeout` passes, without blocking a concurrency thread.
+    package static func eventually(timeout: Double = 10, _ condition: () -> Bool) async -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return condition()
+    }
+
     /// Polls until `condition` holds or `timeout` passes.
     package static func waitUntil(timeout: Double = 10, _ condition: () -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
