@@ -1,0 +1,43 @@
+import Foundation
+import FlowTestSupport
+
+/// A project folder with a `workflows/` folder, run through the real `flow` binary.
+final class Project: @unchecked Sendable {
+    let dir = TemporaryDirectory("flow-e2e")
+    var root: String { dir.path }
+
+    func workflow(_ name: String, _ text: String) throws {
+        try dir.write("workflows/\(name).yaml", text)
+    }
+
+    @discardableResult
+    func flow(_ arguments: String..., env: [String: String] = [:]) throws -> FlowBinary.Result {
+        try FlowBinary.run(arguments, in: root, environment: env)
+    }
+
+    func flow(arguments: [String], env: [String: String] = [:]) throws -> FlowBinary.Result {
+        try FlowBinary.run(arguments, in: root, environment: env)
+    }
+
+    func start(_ arguments: String..., env: [String: String] = [:]) throws -> FlowBinary.Running {
+        try FlowBinary.start(arguments, in: root, environment: env)
+    }
+
+    func lines(_ file: String) -> [String] { dir.lines(file) }
+
+    /// Runs sqlite3-free queries through `flow status --json`.
+    func statusJSON(_ workflow: String) throws -> [String: Any] {
+        let result = try flow("status", workflow, "--json")
+        guard let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] else { return [:] }
+        return object
+    }
+
+    func taskStatuses(_ workflow: String) throws -> [String: String] {
+        let doc = try statusJSON(workflow)
+        var out: [String: String] = [:]
+        for task in doc["tasks"] as? [[String: Any]] ?? [] {
+            if let id = task["id"] as? String, let status = task["status"] as? String { out[id] = status }
+        }
+        return out
+    }
+}
