@@ -55,8 +55,11 @@ package final class ProcessGroups: Sendable {
         guard pgid > 1 else { return }
         _ = kill(-pgid, SIGTERM)
         let deadline = ContinuousClock.now + grace
+        var interval = Duration.milliseconds(10)
         while isAlive(pgid), ContinuousClock.now < deadline {
-            await pause(.milliseconds(20))
+            await pause(interval)
+            // Most groups exit at once on SIGTERM; poll quickly at first, then back off.
+            interval = min(interval * 2, .milliseconds(200))
         }
         if isAlive(pgid) { _ = kill(-pgid, SIGKILL) }
     }

@@ -11,12 +11,12 @@ final class Project: @unchecked Sendable {
     }
 
     @discardableResult
-    func flow(_ arguments: String..., env: [String: String] = [:]) throws -> FlowBinary.Result {
-        try FlowBinary.run(arguments, in: root, environment: env)
+    func flow(_ arguments: String..., env: [String: String] = [:]) async throws -> FlowBinary.Result {
+        try await FlowBinary.run(arguments, in: root, environment: env)
     }
 
-    func flow(arguments: [String], env: [String: String] = [:]) throws -> FlowBinary.Result {
-        try FlowBinary.run(arguments, in: root, environment: env)
+    func flow(arguments: [String], env: [String: String] = [:]) async throws -> FlowBinary.Result {
+        try await FlowBinary.run(arguments, in: root, environment: env)
     }
 
     func start(_ arguments: String..., env: [String: String] = [:]) throws -> FlowBinary.Running {
@@ -26,14 +26,14 @@ final class Project: @unchecked Sendable {
     func lines(_ file: String) -> [String] { dir.lines(file) }
 
     /// Runs sqlite3-free queries through `flow status --json`.
-    func statusJSON(_ workflow: String) throws -> [String: Any] {
-        let result = try flow("status", workflow, "--json")
+    func statusJSON(_ workflow: String) async throws -> [String: Any] {
+        let result = try await flow("status", workflow, "--json")
         guard let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] else { return [:] }
         return object
     }
 
-    func taskStatuses(_ workflow: String) throws -> [String: String] {
-        let doc = try statusJSON(workflow)
+    func taskStatuses(_ workflow: String) async throws -> [String: String] {
+        let doc = try await statusJSON(workflow)
         var out: [String: String] = [:]
         for task in doc["tasks"] as? [[String: Any]] ?? [] {
             if let id = task["id"] as? String, let status = task["status"] as? String { out[id] = status }

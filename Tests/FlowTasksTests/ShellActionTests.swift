@@ -110,12 +110,18 @@ struct ShellActionTests {
         let (ctx, _) = try context("""
             echo "restored=$FLOW_CHECKPOINT_LAST_DAY" >> "$FLOW_OUTPUT"
             echo "last_day=2026-01-05" >> "$FLOW_CHECKPOINT"
-            sleep 1
+            sleep 3
             echo "last_day=2026-01-06" >> "$FLOW_CHECKPOINT"
             """, checkpoint: ["last_day": "2026-01-04"], saved: saved)
-        let task = Task { try await ShellAction(groups: groups, checkpointInterval: .milliseconds(100)).run(ctx) }
-        let promptly = await FlowBinary.eventually(timeout: 0.9) { saved.values.withLock { !$0.isEmpty } }
-        #expect(promptly, "first checkpoint committed before the task ended")
+        let finished = Saved()
+        let task = Task {
+            let outputs = try await ShellAction(groups: groups, checkpointInterval: .milliseconds(100)).run(ctx)
+            finished.values.withLock { $0.append([:]) }
+            return outputs
+        }
+        let committed = await FlowBinary.eventually(timeout: 2.5) { saved.values.withLock { !$0.isEmpty } }
+        #expect(committed)
+        #expect(finished.values.withLock { $0.isEmpty }, "the first checkpoint was committed while the task still ran")
         let outputs = try await task.value
         #expect(outputs["restored"] == "2026-01-04")
         #expect(saved.values.withLock { $0 }.last == ["last_day": "2026-01-06"])

@@ -20,10 +20,9 @@ package struct FlowBinary: Sendable {
     }
 
     /// Runs `flow ARGS` in `directory` and waits for it.
-    package static func run(_ arguments: [String], in directory: String, environment: [String: String] = [:],
-                            stdinNull: Bool = true) throws -> Result {
+    package static func run(_ arguments: [String], in directory: String, environment: [String: String] = [:]) async throws -> Result {
         let process = try start(arguments, in: directory, environment: environment)
-        return process.wait()
+        return await process.wait()
     }
 
     /// Starts `flow ARGS` without waiting.
@@ -62,8 +61,15 @@ package struct FlowBinary: Sendable {
 
         package var stdoutSoFar: String { (try? String(contentsOfFile: outputBase + ".stdout", encoding: .utf8)) ?? "" }
 
-        package func wait() -> Result {
-            process.waitUntilExit()
+        /// Waits on a dedicated thread, so a test never blocks one of the few concurrency threads.
+        package func wait() async -> Result {
+            let process = self.process
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                Thread {
+                    process.waitUntilExit()
+                    continuation.resume()
+                }.start()
+            }
             let stdout = stdoutSoFar
             let stderr = (try? String(contentsOfFile: outputBase + ".stderr", encoding: .utf8)) ?? ""
             try? FileManager.default.removeItem(atPath: outputBase + ".stdout")
