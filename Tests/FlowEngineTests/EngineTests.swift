@@ -176,26 +176,29 @@ struct EngineTests {
         #expect(store.attempts.count == 1)
     }
 
+    /// `bad` fails while `slow` runs; `after-bad` depends on the failure, `later` only on `slow`.
+    static let oneFailure = """
+        max_parallel: 2
+        tasks:
+          bad:
+            uses: script
+            with:
+              fail_times: "1"
+          slow:
+            uses: script
+            with:
+              sleep_ms: "100"
+          after-bad:
+            needs: [bad]
+            uses: script
+          later:
+            needs: [slow]
+            uses: script
+        """
+
     @Test("on failure nothing new starts, running tasks finish, dependents are skipped")
     func failFast() async throws {
-        let wf = try workflow("""
-            max_parallel: 2
-            tasks:
-              bad:
-                uses: script
-                with:
-                  fail_times: "1"
-              slow:
-                uses: script
-                with:
-                  sleep_ms: "100"
-              after-bad:
-                needs: [bad]
-                uses: script
-              later:
-                needs: [slow]
-                uses: script
-            """)
+        let wf = try workflow(Self.oneFailure)
         let store = MemoryStore()
         let outcome = await run(wf, store: store)
         #expect(outcome.status == .failed)
@@ -208,24 +211,7 @@ struct EngineTests {
 
     @Test("--keep-going runs everything not downstream of the failure")
     func keepGoing() async throws {
-        let wf = try workflow("""
-            max_parallel: 2
-            tasks:
-              bad:
-                uses: script
-                with:
-                  fail_times: "1"
-              slow:
-                uses: script
-                with:
-                  sleep_ms: "50"
-              after-bad:
-                needs: [bad]
-                uses: script
-              later:
-                needs: [slow]
-                uses: script
-            """)
+        let wf = try workflow(Self.oneFailure)
         let outcome = await run(wf, keepGoing: true)
         #expect(outcome.status == .failed)
         #expect(outcome.statuses[TaskID("later")] == .succeeded)

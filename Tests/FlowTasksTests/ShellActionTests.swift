@@ -78,7 +78,7 @@ struct ShellActionTests {
         _ = try await ShellAction(groups: groups).run(ctx)
         #expect(ContinuousClock.now - started < .seconds(3))
         let pid = try #require(Int32(dir.read("bg.pid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
-        let gone = await FlowBinary.eventually(timeout: 3) { !Self.isRunning(pid) }
+        let gone = await FlowBinary.eventually(timeout: 3) { !ProcessScan.isRunning(pid) }
         #expect(gone, "the leftover background process was stopped")
     }
 
@@ -99,7 +99,7 @@ struct ShellActionTests {
         #expect(ContinuousClock.now - started < .seconds(3))
         for file in ["stubborn.pid", "child.pid"] {
             let pid = try #require(Int32(dir.read(file)?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
-            #expect(await FlowBinary.eventually(timeout: 3) { !Self.isRunning(pid) }, "\(file) process survived")
+            #expect(await FlowBinary.eventually(timeout: 3) { !ProcessScan.isRunning(pid) }, "\(file) process survived")
         }
         #expect(groups.count == 0)
     }
@@ -135,12 +135,5 @@ struct ShellActionTests {
         } throws: { error in
             (error as? TaskFailure)?.message.contains("malformed line 1") == true
         }
-    }
-
-    static func isRunning(_ pid: Int32) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return false }
-        let state = stat[stat.index(close, offsetBy: 2)]
-        return state != "Z" && state != "X"
     }
 }
