@@ -81,7 +81,8 @@ package struct TaskContext: Sendable {
     /// The workflow `env:` then the task `env:`, evaluated; the inherited environment is not included.
     package var env: [String: String]
     package var workingDirectory: String
-    /// A folder private to this attempt for scratch files such as `$FLOW_OUTPUT`.
+    /// A path prefix private to this attempt for scratch files such as `$FLOW_OUTPUT` (`<prefix>.output`);
+    /// its folder exists.
     package var scratchDirectory: String
     package var log: TaskLog
     /// The last committed in-task checkpoint values of this task in this run.

@@ -34,7 +34,8 @@ extension Engine {
             do {
                 attemptID = try store.attemptStarted(run: runID, task: task.id, attempt: number, fingerprint: fingerprint,
                                                      logPath: logPath, at: Date())
-                checkpoint = try store.checkpoint(run: runID, task: task.id)
+                // A task that never ran in this run has no checkpoint: skip the read.
+                checkpoint = number == 1 ? [:] : try store.checkpoint(run: runID, task: task.id)
                 log = try TaskLog(path: logPath)
             } catch {
                 return Completion(index: index, status: .failed, outputs: [:], storeError: "cannot record the start of '\(task.id)': \(error)")
@@ -50,7 +51,6 @@ extension Engine {
                 now: options.now, gracePeriod: options.gracePeriod)
 
             let result = await runAttempt(action, context: context, timeout: task.timeout)
-            try? FileManager.default.removeItem(atPath: scratch)
             let elapsed = ContinuousClock.now - started
             let interrupted = Task.isCancelled
 

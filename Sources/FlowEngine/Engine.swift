@@ -45,6 +45,10 @@ package struct Engine: Sendable {
         var internalError: String?
         var failed = false
         let maxParallel = min(options.maxParallel, max(1, count))
+        // Created once here rather than per attempt: a folder per task costs more than the task's own spawn.
+        for folder in ["\(options.logDirectory)/\(runID)", "\(options.scratchDirectory)/\(runID)"] {
+            try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
 
         func settle(_ index: Int, _ status: TaskStatus, reason: String?) {
             statuses[index] = status
@@ -148,6 +152,7 @@ package struct Engine: Sendable {
             settle(index, .pending, reason: reason)
             events(.taskNotStarted(workflow.tasks[index].id, reason: reason))
         }
+        try? FileManager.default.removeItem(atPath: "\(options.scratchDirectory)/\(runID)")
         var byID: [TaskID: TaskStatus] = [:]
         for (i, task) in workflow.tasks.enumerated() { byID[task.id] = statuses[i] }
         let status: RunStatus = interrupted ? .interrupted

@@ -187,7 +187,7 @@ extension WorkflowBuilder {
 
     mutating func parseCondition(_ node: YAMLNode, of id: TaskID) -> Template? {
         if case .scalar(let text, .bool, _, _) = node {
-            return Template(parts: [.expression(.literal(.bool(["true", "yes", "on", "y"].contains(text.lowercased()))))],
+            return Template(parts: [.expression(.literal(.bool(text.lowercased() == "true")))],
                             location: node.location)
         }
         guard let text = string(node, key: "if") else { return nil }

@@ -115,7 +115,7 @@ struct WorkflowBuilder {
     }
 
     mutating func bool(_ node: YAMLNode, key: String) -> Bool? {
-        if case .scalar(let text, .bool, _, _) = node { return ["true", "yes", "on", "y"].contains(text.lowercased()) }
+        if case .scalar(let text, .bool, _, _) = node { return text.lowercased() == "true" }
         error(node.location, "'\(key)' must be true or false, not \(node.typeName)")
         return nil
     }

@@ -9,6 +9,28 @@ indirect enum YAMLNode {
         case float
         case bool
         case null
+
+        /// Types a plain scalar by the YAML 1.2 core schema: `yes`/`no`/`on`/`off` stay strings.
+        static func classify(_ text: String) -> ScalarKind {
+            switch text {
+            case "", "~", "null", "Null", "NULL": return .null
+            case "true", "True", "TRUE", "false", "False", "FALSE": return .bool
+            default: break
+            }
+            let bytes = Array(text.utf8)
+            var i = 0
+            if i < bytes.count, bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+") { i += 1 }
+            let digitsStart = i
+            while i < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[i]) { i += 1 }
+            if i == bytes.count && i > digitsStart { return .int }
+            if i > digitsStart || (i < bytes.count && bytes[i] == UInt8(ascii: ".")) {
+                if Double(text) != nil, !text.lowercased().contains("n") { return .float }
+            }
+            switch text.lowercased() {
+            case ".inf", "-.inf", "+.inf", ".nan": return .float
+            default: return .string
+            }
+        }
     }
 
     enum ScalarStyle {
@@ -19,6 +41,7 @@ indirect enum YAMLNode {
     }
 
     case scalar(String, ScalarKind, ScalarStyle, SourceLocation)
+
     case mapping([(key: YAMLNode, value: YAMLNode)], SourceLocation)
     case sequence([YAMLNode], SourceLocation)
 
@@ -65,7 +88,9 @@ struct YAMLReader {
         try precheckNesting()
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            // The basic resolver tags every scalar as a string; `ScalarKind.classify` types plain scalars
+            // without the regular expressions Yams' default resolver runs on each one (half the load time).
+            root = try Yams.compose(yaml: text, .basic)
         } catch let error as YamlError {
             throw YAMLLoadError(diagnostic: diagnostic(for: error))
         } catch {
@@ -92,20 +117,13 @@ struct YAMLReader {
         }
         switch node {
         case .scalar(let scalar):
-            let kind: YAMLNode.ScalarKind
-            switch node.tag.rawValue {
-            case Tag.Name.int.rawValue: kind = .int
-            case Tag.Name.float.rawValue: kind = .float
-            case Tag.Name.bool.rawValue: kind = .bool
-            case Tag.Name.null.rawValue: kind = .null
-            default: kind = .string
-            }
             let style: YAMLNode.ScalarStyle
             switch scalar.style {
             case .literal, .folded: style = .block
             case .singleQuoted, .doubleQuoted: style = .quoted
             default: style = .plain
             }
+            let kind = style == .plain ? YAMLNode.ScalarKind.classify(scalar.string) : .string
             return .scalar(scalar.string, kind, style, location(scalar.mark))
         case .sequence(let sequence):
             var items: [YAMLNode] = []
@@ -143,45 +161,58 @@ struct YAMLReader {
     /// Refuses deep nesting before libyaml (which recurses) sees it: each nesting level needs a column
     /// of indentation, a `- ` marker or an open bracket, so their sum bounds the depth.
     private func precheckNesting() throws(YAMLLoadError) {
+        let space = UInt8(ascii: " "), tab = UInt8(ascii: "\t"), newline = UInt8(ascii: "\n")
+        let dash = UInt8(ascii: "-"), question = UInt8(ascii: "?"), hash = UInt8(ascii: "#")
+        let single = UInt8(ascii: "'"), double = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
         var flowDepth = 0
-        var lineNumber = 0
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            lineNumber += 1
-            var indent = 0
-            var markers = 0
-            var column = 0
-            var inSingle = false, inDouble = false
-            var atStart = true
-            var previous: Character = " "
-            for ch in line {
-                column += 1
-                if atStart {
-                    if ch == " " || ch == "\t" { indent += 1; previous = ch; continue }
-                    if (ch == "-" || ch == "?") { markers += 1; previous = ch; continue }
-                    atStart = false
-                }
-                if inSingle { if ch == "'" { inSingle = false }; previous = ch; continue }
-                if inDouble { if ch == "\"" && previous != "\\" { inDouble = false }; previous = ch; continue }
-                switch ch {
-                case "'" where previous == " " || previous == "[" || previous == "{" || previous == ",": inSingle = true
-                case "\"": inDouble = true
-                case "#" where previous == " " || previous == "\t": break
-                case "[", "{": flowDepth += 1
-                case "]", "}": flowDepth = max(0, flowDepth - 1)
+        var line = 1
+        var column = 0
+        var indent = 0, markers = 0
+        var atStart = true, inSingle = false, inDouble = false, inComment = false
+        var previous = space
+        func tooDeep() -> YAMLLoadError {
+            YAMLLoadError(diagnostic: .error(at: SourceLocation(file: file, line: line, column: max(1, column)),
+                                             "nesting deeper than \(YAMLReader.maxDepth) levels"))
+        }
+        for byte in text.utf8 {
+            if byte == newline {
+                line += 1
+                column = 0
+                indent = 0
+                markers = 0
+                atStart = true
+                inSingle = false
+                inComment = false
+                previous = space
+                continue
+            }
+            if byte & 0xC0 != 0x80 { column += 1 }
+            if inComment { continue }
+            if atStart {
+                if byte == space || byte == tab { indent += 1; previous = byte; continue }
+                if byte == dash || byte == question { markers += 1; previous = byte; continue }
+                atStart = false
+            }
+            if inSingle {
+                if byte == single { inSingle = false }
+            } else if inDouble {
+                if byte == double && previous != backslash { inDouble = false }
+            } else {
+                switch byte {
+                case single where previous == space || previous == UInt8(ascii: "[") || previous == UInt8(ascii: "{")
+                    || previous == UInt8(ascii: ","):
+                    inSingle = true
+                case double: inDouble = true
+                case hash where previous == space || previous == tab: inComment = true
+                case UInt8(ascii: "["), UInt8(ascii: "{"): flowDepth += 1
+                case UInt8(ascii: "]"), UInt8(ascii: "}"): flowDepth = max(0, flowDepth - 1)
                 default: break
                 }
-                if ch == "#" && (previous == " " || previous == "\t") { break }
-                if flowDepth + markers > YAMLReader.maxDepth || indent > 4 * YAMLReader.maxDepth {
-                    throw YAMLLoadError(diagnostic: .error(at: SourceLocation(file: file, line: lineNumber, column: column),
-                        "nesting deeper than \(YAMLReader.maxDepth) levels"))
-                }
-                previous = ch
             }
-            if markers + flowDepth > YAMLReader.maxDepth {
-                throw YAMLLoadError(diagnostic: .error(at: SourceLocation(file: file, line: lineNumber, column: max(1, column)),
-                    "nesting deeper than \(YAMLReader.maxDepth) levels"))
-            }
+            if flowDepth + markers > YAMLReader.maxDepth || indent > 4 * YAMLReader.maxDepth { throw tooDeep() }
+            previous = byte
         }
+        if flowDepth + markers > YAMLReader.maxDepth { throw tooDeep() }
     }
 
     private func diagnostic(for error: YamlError) -> Diagnostic {

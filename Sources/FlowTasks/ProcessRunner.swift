@@ -88,11 +88,13 @@ package enum ProcessRunner {
         defer { posix_spawnattr_destroy(&attributes) }
         var noSignals = sigset_t()
         sigemptyset(&noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
+        // The runner ignores these to handle them itself; ignored dispositions survive exec, so tasks must
+        // get the defaults back. (Caught signals reset by themselves, so there is no need to reset all 64.)
+        var ignoredByRunner = sigset_t()
+        sigemptyset(&ignoredByRunner)
+        for signal in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE] { sigaddset(&ignoredByRunner, signal) }
         posix_spawnattr_setsigmask(&attributes, &noSignals)
-        // The runner ignores SIGINT/SIGTERM to handle them itself; tasks must get the default actions back.
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setsigdefault(&attributes, &ignoredByRunner)
         posix_spawnattr_setpgroup(&attributes, 0)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 

@@ -1,5 +1,8 @@
 import FlowCore
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The `run:` key: a shell command in its own process group, output to the attempt's log file.
 package struct ShellAction: Action {
@@ -7,9 +10,13 @@ package struct ShellAction: Action {
     /// How often `$FLOW_CHECKPOINT` is read and committed while the task runs.
     package var checkpointInterval: Duration
 
+    /// flow's own environment, read once: every task inherits it.
+    private let inherited: [String: String]
+
     package init(groups: ProcessGroups, checkpointInterval: Duration = .milliseconds(250)) {
         self.groups = groups
         self.checkpointInterval = checkpointInterval
+        self.inherited = ProcessInfo.processInfo.environment
     }
 
     package var signature: ActionSignature {
@@ -24,15 +31,16 @@ package struct ShellAction: Action {
     package func run(_ context: TaskContext) async throws -> [String: String] {
         let script = try context.input("run")
         let shell = context.inputs["shell"] ?? "sh"
-        let outputPath = context.scratchDirectory + "/output"
-        let checkpointPath = context.scratchDirectory + "/checkpoint"
-        try FileManager.default.createDirectory(atPath: context.scratchDirectory, withIntermediateDirectories: true)
-        for path in [outputPath, checkpointPath] {
-            guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw TaskFailure("cannot create '\(path)'", retryable: false)
-            }
+        // The files need not exist: `>> "$FLOW_OUTPUT"` creates them, and an absent file means no lines.
+        let outputPath = context.scratchDirectory + ".output"
+        let checkpointPath = context.scratchDirectory + ".checkpoint"
+        unlink(outputPath)
+        unlink(checkpointPath)
+        defer {
+            unlink(outputPath)
+            unlink(checkpointPath)
         }
-        var environment = ProcessInfo.processInfo.environment
+        var environment = inherited
         for (key, value) in context.env { environment[key] = value }
         environment["FLOW_RUN_ID"] = String(context.runID)
         environment["FLOW_TASK"] = context.task.rawValue
