@@ -64,6 +64,11 @@ struct RunCoordinator {
             throw CommandFailure(.internalError, "flow: \(error)")
         }
         setup.scope.runID = runID
+        logger.debug("state database \(store.path); logs in \(project.options.stateDirectory)/logs/\(runID)")
+        for index in setup.plan.order {
+            let decision = setup.plan.decisions[index]
+            logger.debug("plan: \(decision.kind.rawValue) \(workflow.tasks[index].id): \(decision.reason)")
+        }
 
         let console = Console()
         console.begin(total: workflow.tasks.count, width: workflow.tasks.map(\.id.rawValue.count).max() ?? 8)
@@ -106,6 +111,7 @@ struct RunCoordinator {
             for run in try store.staleRuns(of: workflow) {
                 let record = try store.run(run)
                 let groups = try store.markInterrupted(run, reason: "the runner (pid \(record?.pid.map(String.init) ?? "?")) died")
+                logger.info("run \(run) is marked running but no process holds its lease; recovering it", metadata: ["groups": "\(groups)"])
                 let killed = await ProcessGroups.killOrphans(groups, grace: gracePeriod)
                 var line = "flow: run \(run) was left running by a process that is gone; marked it interrupted"
                 if killed > 0 { line += " and stopped \(killed) orphaned task process group\(killed == 1 ? "" : "s")" }
