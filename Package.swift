@@ -23,8 +23,11 @@ let package = Package(
         .target(name: "FlowTasks", dependencies: [
             "FlowCore", "CFlowSystem", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "MarketData", dependencies: [
+            "FlowCore", "FlowTasks", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .target(name: "FlowCLI", dependencies: [
-            "FlowCore", "FlowSpec", "FlowPlan", "FlowStore", "FlowEngine", "FlowTasks",
+            "FlowCore", "FlowSpec", "FlowPlan", "FlowStore", "FlowEngine", "FlowTasks", "MarketData",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -37,6 +40,8 @@ let package = Package(
         .testTarget(name: "FlowStoreTests", dependencies: ["FlowStore", "FlowTestSupport"]),
         .testTarget(name: "FlowEngineTests", dependencies: ["FlowEngine", "FlowSpec", "FlowTestSupport"]),
         .testTarget(name: "FlowTasksTests", dependencies: ["FlowTasks", "FlowTestSupport"]),
+        .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "FlowTasks", "FlowTestSupport",
+                                                           .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "FlowCLITests", dependencies: ["FlowTestSupport"]),
     ]
 )

@@ -3,6 +3,8 @@ import FlowSpec
 import FlowStore
 import FlowTasks
 import Foundation
+import MarketData
+import Foundation
 
 /// The composition root: builds the action registry and loader, finds workflows, opens the store.
 struct Project {
@@ -14,7 +16,7 @@ struct Project {
         self.options = options
         let groups = ProcessGroups()
         self.groups = groups
-        self.registry = ActionRegistry(BuiltinActions.all(groups: groups))
+        self.registry = ActionRegistry(BuiltinActions.all(groups: groups) + MarketDataActions.all)
     }
 
     var loader: WorkflowLoader { WorkflowLoader(actions: registry.signatures) }

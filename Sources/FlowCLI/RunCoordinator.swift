@@ -93,6 +93,7 @@ struct RunCoordinator {
             return .internalError
         }
         printSummary(runID: runID, workflow: workflow.name, outcome: outcome, elapsed: elapsed, console: console)
+        printTaskSummaries(runID: runID, workflow: workflow, store: store)
         if let error = outcome.internalError {
             Console.err("flow: \(error)")
             return .internalError
@@ -119,6 +120,15 @@ struct RunCoordinator {
             }
         } catch {
             throw CommandFailure(.internalError, "flow: \(error)")
+        }
+    }
+
+    /// Outputs named `summary` are the run's report: shown after the run's own summary line.
+    private func printTaskSummaries(runID: RunID, workflow: Workflow, store: StateStore) {
+        guard let states = try? store.taskStates(of: runID) else { return }
+        for task in workflow.tasks {
+            guard let state = states[task.id], state.status == .succeeded, let summary = state.outputs["summary"], !summary.isEmpty else { continue }
+            for line in summary.split(separator: "\n") { Console.out("\(task.id): \(line)") }
         }
     }
 

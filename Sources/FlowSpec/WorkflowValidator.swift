@@ -100,7 +100,9 @@ struct WorkflowValidator {
                     continue
                 }
                 let uses = workflow.tasks[target].uses
-                if let outputs = actions[uses]?.outputs, !outputs.isEmpty, !outputs.contains(key) {
+                // A declared output ending in '*' stands for a family, such as `rows_*`.
+                if let outputs = actions[uses]?.outputs, !outputs.isEmpty, !outputs.contains(key),
+                   !outputs.contains(where: { $0.hasSuffix("*") && key.hasPrefix($0.dropLast()) }) {
                     var notes: [String] = []
                     if let s = Suggestion.closest(to: key, in: outputs) { notes.append("did you mean '\(s)'?") }
                     notes.append("'\(uses)' outputs: \(outputs.joined(separator: ", "))")

@@ -6,6 +6,7 @@ package enum BuiltinActions {
         [
             ShellAction(groups: groups),
             SQLAction(),
+            HealthCheckAction(),
         ]
     }
 }

@@ -1,0 +1,78 @@
+import FlowCore
+import Foundation
+import GRDB
+
+/// `market.build-features`: recomputes `daily_features` for the days a backfill touched and every
+/// later day whose rolling values depend on them; `rebuild: true` recomputes all days.
+package struct BuildFeaturesAction: Action {
+    package init() {}
+
+    package var signature: ActionSignature {
+        ActionSignature(name: "market.build-features", summary: "recomputes daily features per trading day",
+                        inputs: [
+                            ActionInput("db", required: true, "market database path"),
+                            ActionInput("symbols", required: true, "comma list of symbols"),
+                            ActionInput("since", "first trading day (YYYY-MM-DD) whose bars changed; empty: only what is missing"),
+                            ActionInput("rebuild", "true to recompute every day"),
+                            ActionInput("timezone", "IANA time zone of the trading day (default Australia/Brisbane)"),
+                            ActionInput("day_start", "local time a trading day starts (default 09:00)"),
+                        ],
+                        outputs: ["days_written", "first_day", "last_day"])
+    }
+
+    package var version: String { "1" }
+
+    package func run(_ context: TaskContext) async throws -> [String: String] {
+        let symbols = try context.symbols
+        let calendar = try context.tradingCalendar
+        let rebuild = ["true", "1", "yes"].contains((context.inputs["rebuild"] ?? "").lowercased())
+        var since: Int64?
+        if let text = context.inputs["since"], !text.isEmpty {
+            guard let day = TradingCalendar.day(of: text) else {
+                throw TaskFailure("'since' = '\(text.prefix(20))' is not a date such as 2026-01-16", retryable: false)
+            }
+            since = day
+        }
+        let queue = try MarketDatabase.open(try context.databasePath)
+        defer { try? queue.close() }
+        let builder = FeatureBuilder(calendar: calendar)
+        var total = 0
+        var first: Int64?, last: Int64?
+        for symbol in symbols {
+            let from: Int64?
+            if rebuild {
+                from = nil
+            } else {
+                // Also catch up on days that have bars but no features (a first run, or an interrupted one).
+                let (newestFeature, newestBar) = try await queue.read { db -> (String?, Int64?) in
+                    (try String.fetchOne(db, sql: "SELECT max(date_local) FROM daily_features WHERE instrument = ?", arguments: [symbol]),
+                     try Int64.fetchOne(db, sql: "SELECT max(ts_utc) FROM bars_1m WHERE symbol = ?", arguments: [symbol]))
+                }
+                guard let newestBar else { continue }
+                let missingFrom: Int64? = {
+                    guard let text = newestFeature, let day = TradingCalendar.day(of: text) else { return Int64.min }
+                    return calendar.tradingDay(of: newestBar) > day ? day : nil
+                }()
+                switch (since, missingFrom) {
+                case (nil, nil): continue
+                case (let s?, nil): from = s
+                case (nil, let m?): from = m == .min ? nil : m
+                case (let s?, let m?): from = m == .min ? nil : min(s, m)
+                }
+            }
+            let result: (days: Int, first: Int64?, last: Int64?)
+            do {
+                result = try builder.rebuild(symbol: symbol, fromDay: from, in: queue)
+            } catch let error as DatabaseError {
+                throw TaskFailure(MarketDatabase.describe(error, path: try context.databasePath), retryable: error.resultCode == .SQLITE_BUSY)
+            }
+            total += result.days
+            if let f = result.first { first = min(first ?? f, f) }
+            if let l = result.last { last = max(last ?? l, l) }
+            context.log.write("\(symbol): \(result.days) trading day(s) of features written"
+                              + (from.map { " from \(TradingCalendar.dateString($0))" } ?? " (all days)"))
+        }
+        return ["days_written": String(total), "first_day": first.map(TradingCalendar.dateString) ?? "",
+                "last_day": last.map(TradingCalendar.dateString) ?? ""]
+    }
+}

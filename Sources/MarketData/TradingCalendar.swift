@@ -1,0 +1,126 @@
+import Foundation
+
+/// Trading days in a local time zone: day `D` holds the bars whose start lies in [D day_start, D+1 day_start).
+package struct TradingCalendar: Sendable {
+    package let timeZone: TimeZone
+    /// Minutes after local midnight at which a trading day starts.
+    package let dayStartMinutes: Int
+
+    package enum Failure: Error, CustomStringConvertible {
+        case unknownTimeZone(String)
+        case badDayStart(String)
+
+        package var description: String {
+            switch self {
+            case .unknownTimeZone(let name): return "unknown time zone '\(name)'; use an IANA name such as Australia/Brisbane"
+            case .badDayStart(let text): return "day_start '\(text)' is not a time of day such as 09:00"
+            }
+        }
+    }
+
+    package init(timeZone name: String, dayStart: String) throws(Failure) {
+        guard let zone = TimeZone(identifier: name) else { throw .unknownTimeZone(name) }
+        let parts = dayStart.split(separator: ":")
+        guard parts.count == 2, let h = Int(parts[0]), let m = Int(parts[1]), (0..<24).contains(h), (0..<60).contains(m) else {
+            throw .badDayStart(dayStart)
+        }
+        self.init(zone: zone, dayStartMinutes: h * 60 + m)
+    }
+
+    package init(zone: TimeZone, dayStartMinutes: Int) {
+        timeZone = zone
+        self.dayStartMinutes = dayStartMinutes
+    }
+
+    /// Seconds to add to UTC to get local wall time at `ts`.
+    package func offset(at ts: Int64) -> Int64 {
+        Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(ts))))
+    }
+
+    /// The trading day of a bar starting at `ts`, as days since 1970-01-01 (local calendar).
+    package func tradingDay(of ts: Int64) -> Int64 {
+        let local = ts + offset(at: ts)
+        let day = floorDiv(local, 86_400)
+        let minute = (local - day * 86_400) / 60
+        return minute < Int64(dayStartMinutes) ? day - 1 : day
+    }
+
+    /// UTC seconds at which trading day `day` starts (local `day` at `day_start`).
+    package func start(ofDay day: Int64) -> Int64 {
+        let local = day * 86_400 + Int64(dayStartMinutes) * 60
+        // The offset depends on the instant; two rounds settle it even across a DST change.
+        var utc = local - offset(at: local)
+        utc = local - offset(at: utc)
+        return utc
+    }
+
+    /// [start, end) cut at trading-day boundaries: one chunk per trading day.
+    package func chunks(from start: Int64, to end: Int64) -> [(day: Int64, start: Int64, end: Int64)] {
+        guard start < end else { return [] }
+        var out: [(Int64, Int64, Int64)] = []
+        var day = tradingDay(of: start)
+        while true {
+            let s = max(start, self.start(ofDay: day))
+            let e = min(end, self.start(ofDay: day + 1))
+            if s < e { out.append((day, s, e)) }
+            if self.start(ofDay: day + 1) >= end { break }
+            day += 1
+        }
+        return out
+    }
+
+    /// `YYYY-MM-DD` of a day number.
+    package static func dateString(_ day: Int64) -> String {
+        var t = time_t(day * 86_400)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        return String(format: "%04d-%02d-%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday))
+    }
+
+    /// The day number of `YYYY-MM-DD`.
+    package static func day(of date: String) -> Int64? {
+        guard let ts = UTCTime.parse(date) else { return nil }
+        return floorDiv(ts, 86_400)
+    }
+
+    /// Local minutes after midnight and local day number of `ts`.
+    package func localClock(_ ts: Int64) -> (day: Int64, minute: Int) {
+        let local = ts + offset(at: ts)
+        let day = floorDiv(local, 86_400)
+        return (day, Int((local - day * 86_400) / 60))
+    }
+}
+
+/// CME Globex hours for metals: Sunday 17:00 to Friday 16:00 America/Chicago, with a daily break
+/// 16:00–17:00. Exchange holidays are not modelled.
+package struct GlobexHours: Sendable {
+    let chicago: TradingCalendar
+
+    package init() {
+        // America/Chicago ships with every tz database; fall back to a fixed UTC-6 rather than trap.
+        let zone = TimeZone(identifier: "America/Chicago") ?? TimeZone(secondsFromGMT: -21_600) ?? TimeZone.current
+        chicago = TradingCalendar(zone: zone, dayStartMinutes: 0)
+    }
+
+    /// Whether the market is open during the minute starting at `ts`.
+    package func isOpen(_ ts: Int64) -> Bool {
+        let (day, minute) = chicago.localClock(ts)
+        // 1970-01-01 was a Thursday: weekday 0 = Sunday.
+        let weekday = Int(((day + 4) % 7 + 7) % 7)
+        switch weekday {
+        case 6: return false                       // Saturday
+        case 0: return minute >= 17 * 60           // Sunday from 17:00
+        case 5: return minute < 16 * 60           // Friday until 16:00
+        default: return minute < 16 * 60 || minute >= 17 * 60
+        }
+    }
+}
+
+func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+    let q = a / b
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
