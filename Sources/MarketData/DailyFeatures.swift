@@ -4,6 +4,12 @@ package struct DailyFeatures: Sendable, Equatable {
         package var high: Double?
         package var low: Double?
         package var breakDirection: String?
+
+        package init(high: Double? = nil, low: Double? = nil, breakDirection: String? = nil) {
+            self.high = high
+            self.low = low
+            self.breakDirection = breakDirection
+        }
     }
 
     package var day: Int64
@@ -23,6 +29,21 @@ package struct DailyFeatures: Sendable, Equatable {
     package var prevClose: Double?
     package var trueRange: Double = 0
     package var atr14: Double?
+
+    package init(day: Int64, open: Double, high: Double, low: Double, close: Double, volume: Int64, barCount: Int, vwap: Double?,
+                 asia: (high: Double?, low: Double?), london: (high: Double?, low: Double?), ny: (high: Double?, low: Double?)) {
+        self.day = day
+        self.open = open
+        self.high = high
+        self.low = low
+        self.close = close
+        self.volume = volume
+        self.barCount = barCount
+        self.vwap = vwap
+        self.asia = asia
+        self.london = london
+        self.ny = ny
+    }
 
     package static func == (a: DailyFeatures, b: DailyFeatures) -> Bool {
         a.day == b.day && a.open == b.open && a.high == b.high && a.low == b.low && a.close == b.close && a.volume == b.volume
