@@ -42,6 +42,6 @@ let package = Package(
         .testTarget(name: "FlowTasksTests", dependencies: ["FlowTasks", "FlowTestSupport"]),
         .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "FlowTasks", "FlowTestSupport",
                                                            .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "FlowCLITests", dependencies: ["FlowTestSupport"]),
+        .testTarget(name: "FlowCLITests", dependencies: ["FlowTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )

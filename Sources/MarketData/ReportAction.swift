@@ -51,7 +51,11 @@ package struct ReportAction: Action {
             let behind = max(0, (availableEnd - (newest + 60)) / 60)
             // Completeness over the last 7 trading days, counting only minutes the market was open.
             let lastDay = calendar.tradingDay(of: newest)
-            let windowStart = calendar.start(ofDay: lastDay - 6)
+            // Only since the first stored bar: days before the database began are not "missing".
+            let firstBar = try await queue.read { db in
+                try Int64.fetchOne(db, sql: "SELECT min(ts_utc) FROM bars_1m WHERE symbol = ?", arguments: [symbol])
+            }
+            let windowStart = max(calendar.start(ofDay: lastDay - 6), firstBar ?? newest)
             var expected = 0
             var ts = windowStart
             while ts <= newest {

@@ -1,0 +1,104 @@
+import FlowCore
+import FlowTestSupport
+import Foundation
+import MarketData
+import Testing
+
+@Suite("Databento client against a local fake server")
+struct DatabentoTests {
+    static let dayStart = UTCTime.parse("2026-01-14T23:00:00Z") ?? 0
+    static let dayEnd = UTCTime.parse("2026-01-15T23:00:00Z") ?? 0
+
+    func source(_ fake: FakeDatabento, key: String? = nil, timeout: String = "2s") throws -> DatabentoSource {
+        try DatabentoSource(apiKey: key ?? fake.key, inputs: ["request_timeout": timeout], env: ["DATABENTO_BASE_URL": fake.baseURL])
+    }
+
+    /// The fixture's rows for [start, end), parsed independently of the client.
+    func fixtureBars(_ start: Int64, _ end: Int64) throws -> [Bar] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: Repository.fixtures + "/databento/MGC.ohlcv-1m.csv"))
+        return try VendorCSV.parse([UInt8](data), symbol: "MGC", source: "databento", start: 0, end: .max)
+            .filter { $0.ts >= start && $0.ts < end }
+    }
+
+    func failure(_ body: () async throws -> Void) async -> TaskFailure? {
+        do {
+            try await body()
+            return nil
+        } catch let f as TaskFailure {
+            return f
+        } catch {
+            Issue.record("unexpected error \(error)")
+            return nil
+        }
+    }
+
+    @Test("fetches one trading day with the documented parameters and Basic auth")
+    func happyPath() async throws {
+        let fake = try FakeDatabento(availableEnd: "2026-01-16T23:00:00.000000000Z")
+        let result = try await source(fake).fetch(symbol: "MGC", start: Self.dayStart, end: Self.dayEnd)
+        let expected = try fixtureBars(Self.dayStart, Self.dayEnd)
+        #expect(result.bars.count > 1000)
+        #expect(result.bars == expected)
+        #expect(result.clampedEnd == nil)
+        let request = try #require(fake.requests.last)
+        #expect(request.path == "/v0/timeseries.get_range")
+        #expect(request.query == [
+            "dataset": "GLBX.MDP3", "symbols": "MGC.v.0", "stype_in": "continuous", "schema": "ohlcv-1m",
+            "start": "2026-01-14T23:00:00Z", "end": "2026-01-15T23:00:00Z", "encoding": "csv", "compression": "none",
+            "pretty_px": "false", "pretty_ts": "false", "map_symbols": "false",
+        ])
+        let end = try await source(fake).availableEnd(symbol: "MGC", now: 0)
+        #expect(end == UTCTime.parse("2026-01-16T23:00:00Z"))
+    }
+
+    @Test("a wrong key fails at once without retrying and without showing the key")
+    func unauthorized() async throws {
+        let fake = try FakeDatabento(availableEnd: "2026-01-16T23:00:00Z")
+        let started = ContinuousClock.now
+        let f = await failure { _ = try await source(fake, key: "db-WRONGKEY-secret").fetch(symbol: "MGC", start: Self.dayStart, end: Self.dayEnd) }
+        #expect(ContinuousClock.now - started < .seconds(5), "a 401 with WWW-Authenticate must not hang")
+        #expect(f?.isRetryable == false)
+        #expect(f?.message.contains("refused the API key") == true)
+        #expect(f?.message.contains("WRONGKEY") == false)
+    }
+
+    @Test("422 data_end_after_available_end clamps the request; data_start_after_available_end is nothing new")
+    func availableEnd() async throws {
+        let fake = try FakeDatabento(availableEnd: "2026-01-15T12:00:00.000000000Z")
+        let result = try await source(fake).fetch(symbol: "MGC", start: Self.dayStart, end: Self.dayEnd)
+        let clamp = try #require(UTCTime.parse("2026-01-15T12:00:00Z"))
+        #expect(result.clampedEnd == clamp)
+        #expect(result.bars == (try fixtureBars(Self.dayStart, clamp)))
+        let later = try await source(fake).fetch(symbol: "MGC", start: clamp + 3600, end: Self.dayEnd)
+        #expect(later.bars.isEmpty)
+        #expect(later.clampedEnd == clamp + 3600)
+    }
+
+    @Test("429 waits for Retry-After and then succeeds")
+    func rateLimited() async throws {
+        let fake = try FakeDatabento(availableEnd: "2026-01-16T23:00:00Z")
+        try fake.inject("429")
+        let started = ContinuousClock.now
+        let result = try await source(fake).fetch(symbol: "MGC", start: Self.dayStart, end: Self.dayEnd)
+        #expect(ContinuousClock.now - started >= .milliseconds(900))
+        #expect(!result.bars.isEmpty)
+        #expect(fake.requests.filter { $0.path == "/v0/timeseries.get_range" }.count == 2)
+    }
+
+    @Test("server errors, stalls, drops and damaged bodies fail the chunk as retryable, naming the problem",
+          arguments: [("500", "HTTP 500"), ("502html", "an HTML error page"), ("stall", "timed out"), ("drop", ""),
+                      ("truncate", "cut short"), ("badheader", "unexpected header"), ("malformed", "line 3"),
+                      ("length", "")])
+    func faults(_ fault: String, _ message: String) async throws {
+        let fake = try FakeDatabento(availableEnd: "2026-01-16T23:00:00Z")
+        try fake.inject(fault)
+        let f = await failure { _ = try await source(fake, timeout: "1s").fetch(symbol: "MGC", start: Self.dayStart, end: Self.dayEnd) }
+        let failure = try #require(f, "fault \(fault) was accepted")
+        #expect(failure.isRetryable)
+        if !message.isEmpty { #expect(failure.message.contains(message), "\(failure.message)") }
+        #expect(!failure.message.contains(fake.key))
+        // The fault is gone: the next request succeeds.
+        let result = try await source(fake).fetch(symbol: "MGC", start: Self.dayStart, end: Self.dayEnd)
+        #expect(result.bars == (try fixtureBars(Self.dayStart, Self.dayEnd)))
+    }
+}
