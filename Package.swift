@@ -35,7 +35,7 @@ let package = Package(
 
         .target(name: "FlowTestSupport", dependencies: ["FlowCore"], path: "Tests/FlowTestSupport"),
         .testTarget(name: "FlowCoreTests", dependencies: ["FlowCore", "FlowTestSupport"]),
-        .testTarget(name: "FlowSpecTests", dependencies: ["FlowSpec", "FlowTasks", "FlowTestSupport"]),
+        .testTarget(name: "FlowSpecTests", dependencies: ["FlowSpec", "FlowTasks", "MarketData", "FlowTestSupport"]),
         .testTarget(name: "FlowPlanTests", dependencies: ["FlowPlan", "FlowSpec", "FlowTestSupport"]),
         .testTarget(name: "FlowStoreTests", dependencies: ["FlowStore", "FlowTestSupport"]),
         .testTarget(name: "FlowEngineTests", dependencies: ["FlowEngine", "FlowSpec", "FlowTestSupport"]),

@@ -2,12 +2,13 @@ import FlowCore
 import FlowSpec
 import FlowTasks
 import FlowTestSupport
+import MarketData
 import Foundation
 import Testing
 
 @Suite("loading valid workflows")
 struct WorkflowLoaderTests {
-    let loader = WorkflowLoader(actions: ActionRegistry(BuiltinActions.all(groups: ProcessGroups())).signatures)
+    let loader = WorkflowLoader(actions: ActionRegistry(BuiltinActions.all(groups: ProcessGroups()) + MarketDataActions.all).signatures)
 
     func load(_ text: String, name: String = "test") throws -> Workflow {
         switch loader.load(text: text, file: "\(name).yaml", defaultName: name) {
