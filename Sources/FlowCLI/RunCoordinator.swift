@@ -76,7 +76,9 @@ struct RunCoordinator {
             maxParallel: maxParallel ?? workflow.maxParallel, keepGoing: keepGoing, gracePeriod: gracePeriod,
             logDirectory: project.options.stateDirectory + "/logs", scratchDirectory: project.options.stateDirectory + "/tmp",
             projectDirectory: project.options.projectDirectory, now: now)
-        let engine = Engine(registry: project.registry, store: store, options: options, events: { console.handle($0) })
+        var engineOptions = options
+        engineOptions.taskEnvironment = ["FLOW_STATE": store.path]
+        let engine = Engine(registry: project.registry, store: store, options: engineOptions, events: { console.handle($0) })
         let started = ContinuousClock.now
         let plan = setup.plan
         let scope = setup.scope
@@ -111,7 +113,9 @@ struct RunCoordinator {
         do {
             for run in try store.staleRuns(of: workflow) {
                 let record = try store.run(run)
-                let groups = try store.markInterrupted(run, reason: "the runner (pid \(record?.pid.map(String.init) ?? "?")) died")
+                var groups = try store.markInterrupted(run, reason: "the runner (pid \(record?.pid.map(String.init) ?? "?")) died")
+                // Also processes started after the last recorded pid (the runner died between spawn and record).
+                groups = Array(Set(groups + ProcessGroups.groupsTagged(runID: run, statePath: store.path))).sorted()
                 logger.info("run \(run) is marked running but no process holds its lease; recovering it", metadata: ["groups": "\(groups)"])
                 let killed = await ProcessGroups.killOrphans(groups, grace: gracePeriod)
                 var line = "flow: run \(run) was left running by a process that is gone; marked it interrupted"

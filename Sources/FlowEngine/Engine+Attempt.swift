@@ -13,7 +13,7 @@ extension Engine {
         guard let action = registry[task.uses] else {
             return Completion(index: index, status: .failed, outputs: [:], storeError: nil)
         }
-        var env: [String: String] = [:]
+        var env: [String: String] = options.taskEnvironment
         for (name, value) in workflow.env { env[name] = value.render(in: scope) }
         for (name, value) in task.env { env[name] = value.render(in: scope) }
         var inputs: [String: String] = [:]

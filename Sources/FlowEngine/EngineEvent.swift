@@ -23,6 +23,8 @@ package struct EngineOptions: Sendable {
     package var projectDirectory: String
     /// The run's clock (`FLOW_NOW` pins it).
     package var now: Date
+    /// Extra environment for every task, such as `FLOW_STATE`, which tags a run's processes.
+    package var taskEnvironment: [String: String] = [:]
     /// Seeds retry jitter; fixed in tests.
     package var jitter: @Sendable () -> Double
 

@@ -64,6 +64,24 @@ package final class ProcessGroups: Sendable {
         if isAlive(pgid) { _ = kill(-pgid, SIGKILL) }
     }
 
+    /// Process groups of live processes whose environment carries `FLOW_RUN_ID=<runID>` and
+    /// `FLOW_STATE=<statePath>`: a dead runner's tasks, even one killed before it recorded their pid.
+    package static func groupsTagged(runID: Int64, statePath: String) -> [Int32] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        let wanted: Set<String> = ["FLOW_RUN_ID=\(runID)", "FLOW_STATE=\(statePath)"]
+        let own = getpgrp()
+        var groups = Set<Int32>()
+        for entry in entries where entry.first?.isNumber == true {
+            guard let pid = Int32(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { continue }
+            var found = 0
+            for variable in data.split(separator: 0) where wanted.contains(String(decoding: variable, as: UTF8.self)) { found += 1 }
+            guard found == wanted.count else { continue }
+            let group = getpgid(pid)
+            if group > 1, group != own { groups.insert(group) }
+        }
+        return groups.sorted()
+    }
+
     /// Kills the orphaned groups of a dead runner. Callers pass pgids read from attempt rows.
     package static func killOrphans(_ pgids: [Int32], grace: Duration) async -> Int {
         var killed = 0

@@ -5,248 +5,250 @@ import Testing
 import Glibc
 #endif
 
-@Suite("flow run, end to end with the built binary")
-struct RunEndToEndTests {
-    @Test("a failed run resumes: finished tasks are not executed again")
-    func failThenResume() async throws {
-        let p = Project()
-        try p.workflow("build", """
-            tasks:
-              fetch:
-                run: echo fetch >> ran.txt
-              compile:
-                needs: [fetch]
-                run: |
-                  echo compile >> ran.txt
-                  test -f fixed
-              side:
-                run: echo side >> ran.txt
-              package:
-                needs: [compile]
-                run: echo package >> ran.txt
-            """)
-        let first = try await p.flow("run", "build")
-        #expect(first.status == 1)
-        #expect(first.stdout.contains("failed"))
-        #expect(first.stdout.contains("resume: flow run build"))
-        #expect(p.lines("ran.txt").sorted() == ["compile", "fetch", "side"])
-        #expect(try await p.taskStatuses("build") == ["fetch": "succeeded", "compile": "failed", "side": "succeeded", "package": "skipped"])
+extension EndToEnd {
+    @Suite("flow run, end to end with the built binary")
+    struct RunEndToEndTests {
+        @Test("a failed run resumes: finished tasks are not executed again")
+        func failThenResume() async throws {
+            let p = Project()
+            try p.workflow("build", """
+                tasks:
+                  fetch:
+                    run: echo fetch >> ran.txt
+                  compile:
+                    needs: [fetch]
+                    run: |
+                      echo compile >> ran.txt
+                      test -f fixed
+                  side:
+                    run: echo side >> ran.txt
+                  package:
+                    needs: [compile]
+                    run: echo package >> ran.txt
+                """)
+            let first = try await p.flow("run", "build")
+            #expect(first.status == 1)
+            #expect(first.stdout.contains("failed"))
+            #expect(first.stdout.contains("resume: flow run build"))
+            #expect(p.lines("ran.txt").sorted() == ["compile", "fetch", "side"])
+            #expect(try await p.taskStatuses("build") == ["fetch": "succeeded", "compile": "failed", "side": "succeeded", "package": "skipped"])
 
-        let plan = try await p.flow("plan", "build")
-        #expect(plan.stdout.contains("resume run 1 (failed): 2 to run, 2 to reuse"))
+            let plan = try await p.flow("plan", "build")
+            #expect(plan.stdout.contains("resume run 1 (failed): 2 to run, 2 to reuse"))
 
-        try p.dir.write("fixed", "")
-        let second = try await p.flow("run", "build")
-        #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
-        #expect(second.stdout.contains("resuming run 1 from its checkpoint: 2 of 4 tasks done"))
-        #expect(p.lines("ran.txt").sorted() == ["compile", "compile", "fetch", "package", "side"])
+            try p.dir.write("fixed", "")
+            let second = try await p.flow("run", "build")
+            #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
+            #expect(second.stdout.contains("resuming run 1 from its checkpoint: 2 of 4 tasks done"))
+            #expect(p.lines("ran.txt").sorted() == ["compile", "compile", "fetch", "package", "side"])
 
-        // A third run starts a new run, since the last one succeeded.
-        let third = try await p.flow("run", "build")
-        #expect(third.status == 0)
-        #expect(third.stdout.contains("run 2 of 'build'"))
-        #expect(p.lines("ran.txt").count == 9)
-    }
-
-    @Test("--fresh starts over instead of resuming")
-    func fresh() async throws {
-        let p = Project()
-        try p.workflow("w", """
-            tasks:
-              a:
-                run: echo a >> ran.txt
-              b:
-                needs: [a]
-                run: exit 1
-            """)
-        #expect(try await p.flow("run", "w").status == 1)
-        let again = try await p.flow("run", "w", "--fresh")
-        #expect(again.stdout.contains("run 2 of 'w'"))
-        #expect(p.lines("ran.txt") == ["a", "a"])
-        let resumed = try await p.flow("resume", "1")
-        #expect(resumed.stdout.contains("resuming run 1"))
-        #expect(p.lines("ran.txt") == ["a", "a"], "resume reuses 'a'")
-    }
-
-    @Test("kill -9 of flow mid-run, then flow run: every task completes exactly once after its last interruption")
-    func killNineThenResume() async throws {
-        let p = Project()
-        try p.workflow("pipeline", """
-            max_parallel: 2
-            tasks:
-              one:
-                run: echo "start one" >> ran.txt; echo "end one" >> ran.txt
-              two:
-                needs: [one]
-                run: echo "start two" >> ran.txt; echo "end two" >> ran.txt
-              slow:
-                needs: [two]
-                run: |
-                  echo "start slow" >> ran.txt
-                  sleep 30
-                  echo "end slow" >> ran.txt
-              also-slow:
-                needs: [two]
-                run: |
-                  echo "start also-slow" >> ran.txt
-                  test -f second || sleep 30
-                  echo "end also-slow" >> ran.txt
-              last:
-                needs: [slow, also-slow]
-                run: echo "start last" >> ran.txt; echo "end last" >> ran.txt
-            """)
-        let running = try p.start("run", "pipeline")
-        #expect(FlowBinary.waitUntil { p.lines("ran.txt").contains("start slow") && p.lines("ran.txt").contains("start also-slow") })
-        kill(running.pid, SIGKILL)
-        let killed = await running.wait()
-        #expect(killed.status == 128 + SIGKILL)
-        let sleepers = p.lines("ran.txt").filter { $0.hasPrefix("start") }.count
-        #expect(sleepers == 4)
-
-        // The second run must kill the orphaned `sleep 30` groups; make the resumed tasks quick.
-        try p.workflow("pipeline", (try String(contentsOfFile: p.root + "/workflows/pipeline.yaml", encoding: .utf8))
-            .replacingOccurrences(of: "sleep 30\n      echo \"end slow\"", with: "echo \"end slow\""))
-        try p.dir.write("second", "")
-        let resumed = try await p.flow("run", "pipeline")
-        #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
-        #expect(resumed.stderr.contains("marked it interrupted"))
-        #expect(resumed.stderr.contains("orphaned task process group"))
-        let lines = p.lines("ran.txt")
-        for task in ["one", "two", "slow", "also-slow", "last"] {
-            #expect(lines.filter { $0 == "end \(task)" }.count == 1, "\(task) completed exactly once: \(lines)")
+            // A third run starts a new run, since the last one succeeded.
+            let third = try await p.flow("run", "build")
+            #expect(third.status == 0)
+            #expect(third.stdout.contains("run 2 of 'build'"))
+            #expect(p.lines("ran.txt").count == 9)
         }
-        #expect(lines.filter { $0 == "start one" }.count == 1, "finished tasks were not started again")
-        #expect(lines.filter { $0 == "start two" }.count == 1)
-        let history = try await p.flow("history", "pipeline", "--json")
-        #expect(history.stdout.contains("\"resumes\" : 1"))
-        #expect(!ProcessScan.anyProcess(matching: "sleep 30", under: p.root), "no process of the killed run survives")
-    }
 
-    @Test("a shell task's checkpoint survives kill -9 and comes back on resume")
-    func checkpointSurvivesKill() async throws {
-        let p = Project()
-        try p.workflow("load", """
-            tasks:
-              load:
-                run: |
-                  echo "resumed_from=${FLOW_CHECKPOINT_DAY:-none}" >> seen.txt
-                  start=${FLOW_CHECKPOINT_DAY:-0}
-                  day=$((start + 1))
-                  while [ $day -le 5 ]; do
-                    echo "loaded $day" >> seen.txt
-                    echo "day=$day" >> "$FLOW_CHECKPOINT"
-                    if [ $day -eq 3 ] && [ ! -f second ]; then sleep 30; fi
-                    day=$((day + 1))
-                  done
-            """)
-        let running = try p.start("run", "load")
-        #expect(FlowBinary.waitUntil { p.lines("seen.txt").contains("loaded 3") })
-        try await Task.sleep(for: .milliseconds(1500)) // the checkpoint is committed within about a second
-        kill(running.pid, SIGKILL)
-        _ = await running.wait()
-        try p.dir.write("second", "")
-        let resumed = try await p.flow("run", "load")
-        #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
-        #expect(p.lines("seen.txt") == ["resumed_from=none", "loaded 1", "loaded 2", "loaded 3", "resumed_from=3", "loaded 4", "loaded 5"])
-    }
-
-    @Test("a second flow run of a running workflow exits 69 at once, naming the holder")
-    func concurrentRun() async throws {
-        let p = Project()
-        try p.workflow("slow", """
-            tasks:
-              wait:
-                run: touch started; while [ ! -f stop ]; do sleep 0.05; done
-            """)
-        let first = try p.start("run", "slow")
-        #expect(FlowBinary.waitUntil { p.dir.exists("started") })
-        let started = Date()
-        let second = try await p.flow("run", "slow")
-        #expect(Date().timeIntervalSince(started) < 2)
-        #expect(second.status == 69)
-        #expect(second.stderr.contains("already running (run 1, pid \(first.pid)"))
-        let status = try await p.flow("status", "slow")
-        #expect(status.status == 0 && status.stdout.contains("running"), "status works while a run writes")
-        try p.dir.write("stop", "")
-        #expect(await first.wait().status == 0)
-    }
-
-    @Test("a timeout kills the task's grandchildren too")
-    func timeoutKillsGrandchild() async throws {
-        let p = Project()
-        try p.workflow("t", """
-            tasks:
-              stuck:
-                timeout: 500ms
-                run: |
-                  sh -c 'echo $$ > grandchild.pid; exec sleep 60' &
-                  sleep 60
-            """)
-        let started = Date()
-        let result = try await p.flow("run", "t", "--grace", "500ms")
-        #expect(Date().timeIntervalSince(started) < 5)
-        #expect(result.status == 1)
-        #expect(result.stdout.contains("timed out after 500ms"))
-        let pid = try #require(Int32(p.dir.read("grandchild.pid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
-        #expect(await FlowBinary.eventually(timeout: 3) { !ProcessScan.isRunning(pid) })
-    }
-
-    @Test("parameter values are never run as shell code", arguments: [
-        "'; touch pwned; '", "$(touch pwned)", "`touch pwned`", "x\"; touch pwned; \"", "a\ntouch pwned", "${{ params.x }}",
-    ])
-    func injection(_ payload: String) async throws {
-        let p = Project()
-        try p.workflow("inj", """
-            params:
-              target: default
-            tasks:
-              build:
-                env:
-                  TARGET: ${{ params.target }}
-                run: |
-                  printf '%s' "$TARGET" > seen.txt
-                  echo "value=$TARGET" >> "$FLOW_OUTPUT"
-              after:
-                needs: [build]
-                env:
-                  VALUE: ${{ tasks.build.outputs.value }}
-                run: printf '%s' "$VALUE" > after.txt
-            """)
-        let result = try await p.flow(arguments: ["run", "inj", "-p", "target=\(payload)"])
-        #expect(!p.dir.exists("pwned"))
-        #expect(p.dir.read("seen.txt") == payload)
-        if !payload.contains("\n") {
-            #expect(result.status == 0)
-            #expect(p.dir.read("after.txt") == payload)
+        @Test("--fresh starts over instead of resuming")
+        func fresh() async throws {
+            let p = Project()
+            try p.workflow("w", """
+                tasks:
+                  a:
+                    run: echo a >> ran.txt
+                  b:
+                    needs: [a]
+                    run: exit 1
+                """)
+            #expect(try await p.flow("run", "w").status == 1)
+            let again = try await p.flow("run", "w", "--fresh")
+            #expect(again.stdout.contains("run 2 of 'w'"))
+            #expect(p.lines("ran.txt") == ["a", "a"])
+            let resumed = try await p.flow("resume", "1")
+            #expect(resumed.stdout.contains("resuming run 1"))
+            #expect(p.lines("ran.txt") == ["a", "a"], "resume reuses 'a'")
         }
-    }
 
-    @Test("SIGINT stops running tasks, marks the run interrupted, exits 130, and the next run resumes")
-    func sigint() async throws {
-        let p = Project()
-        try p.workflow("w", """
-            tasks:
-              first:
-                run: echo first >> ran.txt
-              long:
-                needs: [first]
-                run: |
-                  echo $$ > long.pid
-                  test -f second || sleep 60
-                  echo long >> ran.txt
-            """)
-        let running = try p.start("run", "w", "--grace", "1s")
-        #expect(FlowBinary.waitUntil { p.dir.exists("long.pid") })
-        running.signal(SIGINT)
-        let result = await running.wait()
-        #expect(result.status == 130)
-        #expect(result.stderr.contains("received SIGINT"))
-        #expect(try await p.taskStatuses("w")["long"] == "interrupted")
-        let pid = try #require(Int32(p.dir.read("long.pid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
-        #expect(!ProcessScan.isRunning(pid))
-        try p.dir.write("second", "")
-        let resumed = try await p.flow("run", "w")
-        #expect(resumed.status == 0)
-        #expect(p.lines("ran.txt") == ["first", "long"])
+        @Test("kill -9 of flow mid-run, then flow run: every task completes exactly once after its last interruption")
+        func killNineThenResume() async throws {
+            let p = Project()
+            try p.workflow("pipeline", """
+                max_parallel: 2
+                tasks:
+                  one:
+                    run: echo "start one" >> ran.txt; echo "end one" >> ran.txt
+                  two:
+                    needs: [one]
+                    run: echo "start two" >> ran.txt; echo "end two" >> ran.txt
+                  slow:
+                    needs: [two]
+                    run: |
+                      echo "start slow" >> ran.txt
+                      sleep 30
+                      echo "end slow" >> ran.txt
+                  also-slow:
+                    needs: [two]
+                    run: |
+                      echo "start also-slow" >> ran.txt
+                      test -f second || sleep 30
+                      echo "end also-slow" >> ran.txt
+                  last:
+                    needs: [slow, also-slow]
+                    run: echo "start last" >> ran.txt; echo "end last" >> ran.txt
+                """)
+            let running = try p.start("run", "pipeline")
+            #expect(await FlowBinary.eventually { p.lines("ran.txt").contains("start slow") && p.lines("ran.txt").contains("start also-slow") })
+            kill(running.pid, SIGKILL)
+            let killed = await running.wait()
+            #expect(killed.status == 128 + SIGKILL)
+            let sleepers = p.lines("ran.txt").filter { $0.hasPrefix("start") }.count
+            #expect(sleepers == 4)
+
+            // The second run must kill the orphaned `sleep 30` groups; make the resumed tasks quick.
+            try p.workflow("pipeline", (try String(contentsOfFile: p.root + "/workflows/pipeline.yaml", encoding: .utf8))
+                .replacingOccurrences(of: "sleep 30\n      echo \"end slow\"", with: "echo \"end slow\""))
+            try p.dir.write("second", "")
+            let resumed = try await p.flow("run", "pipeline")
+            #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+            #expect(resumed.stderr.contains("marked it interrupted"))
+            #expect(resumed.stderr.contains("orphaned task process group"))
+            let lines = p.lines("ran.txt")
+            for task in ["one", "two", "slow", "also-slow", "last"] {
+                #expect(lines.filter { $0 == "end \(task)" }.count == 1, "\(task) completed exactly once: \(lines)")
+            }
+            #expect(lines.filter { $0 == "start one" }.count == 1, "finished tasks were not started again")
+            #expect(lines.filter { $0 == "start two" }.count == 1)
+            let history = try await p.flow("history", "pipeline", "--json")
+            #expect(history.stdout.contains("\"resumes\" : 1"))
+            #expect(!ProcessScan.anyProcess(matching: "sleep 30", under: p.root), "no process of the killed run survives")
+        }
+
+        @Test("a shell task's checkpoint survives kill -9 and comes back on resume")
+        func checkpointSurvivesKill() async throws {
+            let p = Project()
+            try p.workflow("load", """
+                tasks:
+                  load:
+                    run: |
+                      echo "resumed_from=${FLOW_CHECKPOINT_DAY:-none}" >> seen.txt
+                      start=${FLOW_CHECKPOINT_DAY:-0}
+                      day=$((start + 1))
+                      while [ $day -le 5 ]; do
+                        echo "loaded $day" >> seen.txt
+                        echo "day=$day" >> "$FLOW_CHECKPOINT"
+                        if [ $day -eq 3 ] && [ ! -f second ]; then sleep 30; fi
+                        day=$((day + 1))
+                      done
+                """)
+            let running = try p.start("run", "load")
+            #expect(await FlowBinary.eventually { p.lines("seen.txt").contains("loaded 3") })
+            try await Task.sleep(for: .milliseconds(1500)) // the checkpoint is committed within about a second
+            kill(running.pid, SIGKILL)
+            _ = await running.wait()
+            try p.dir.write("second", "")
+            let resumed = try await p.flow("run", "load")
+            #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+            #expect(p.lines("seen.txt") == ["resumed_from=none", "loaded 1", "loaded 2", "loaded 3", "resumed_from=3", "loaded 4", "loaded 5"])
+        }
+
+        @Test("a second flow run of a running workflow exits 69 at once, naming the holder")
+        func concurrentRun() async throws {
+            let p = Project()
+            try p.workflow("slow", """
+                tasks:
+                  wait:
+                    run: touch started; while [ ! -f stop ]; do sleep 0.05; done
+                """)
+            let first = try p.start("run", "slow")
+            #expect(await FlowBinary.eventually { p.dir.exists("started") })
+            let started = Date()
+            let second = try await p.flow("run", "slow")
+            #expect(Date().timeIntervalSince(started) < 2)
+            #expect(second.status == 69)
+            #expect(second.stderr.contains("already running (run 1, pid \(first.pid)"))
+            let status = try await p.flow("status", "slow")
+            #expect(status.status == 0 && status.stdout.contains("running"), "status works while a run writes")
+            try p.dir.write("stop", "")
+            #expect(await first.wait().status == 0)
+        }
+
+        @Test("a timeout kills the task's grandchildren too")
+        func timeoutKillsGrandchild() async throws {
+            let p = Project()
+            try p.workflow("t", """
+                tasks:
+                  stuck:
+                    timeout: 500ms
+                    run: |
+                      sh -c 'echo $$ > grandchild.pid; exec sleep 60' &
+                      sleep 60
+                """)
+            let started = Date()
+            let result = try await p.flow("run", "t", "--grace", "500ms")
+            #expect(Date().timeIntervalSince(started) < 5)
+            #expect(result.status == 1)
+            #expect(result.stdout.contains("timed out after 500ms"))
+            let pid = try #require(Int32(p.dir.read("grandchild.pid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+            #expect(await FlowBinary.eventually(timeout: 3) { !ProcessScan.isRunning(pid) })
+        }
+
+        @Test("parameter values are never run as shell code", arguments: [
+            "'; touch pwned; '", "$(touch pwned)", "`touch pwned`", "x\"; touch pwned; \"", "a\ntouch pwned", "${{ params.x }}",
+        ])
+        func injection(_ payload: String) async throws {
+            let p = Project()
+            try p.workflow("inj", """
+                params:
+                  target: default
+                tasks:
+                  build:
+                    env:
+                      TARGET: ${{ params.target }}
+                    run: |
+                      printf '%s' "$TARGET" > seen.txt
+                      echo "value=$TARGET" >> "$FLOW_OUTPUT"
+                  after:
+                    needs: [build]
+                    env:
+                      VALUE: ${{ tasks.build.outputs.value }}
+                    run: printf '%s' "$VALUE" > after.txt
+                """)
+            let result = try await p.flow(arguments: ["run", "inj", "-p", "target=\(payload)"])
+            #expect(!p.dir.exists("pwned"))
+            #expect(p.dir.read("seen.txt") == payload)
+            if !payload.contains("\n") {
+                #expect(result.status == 0)
+                #expect(p.dir.read("after.txt") == payload)
+            }
+        }
+
+        @Test("SIGINT stops running tasks, marks the run interrupted, exits 130, and the next run resumes")
+        func sigint() async throws {
+            let p = Project()
+            try p.workflow("w", """
+                tasks:
+                  first:
+                    run: echo first >> ran.txt
+                  long:
+                    needs: [first]
+                    run: |
+                      echo $$ > long.pid
+                      test -f second || sleep 60
+                      echo long >> ran.txt
+                """)
+            let running = try p.start("run", "w", "--grace", "1s")
+            #expect(await FlowBinary.eventually { p.dir.exists("long.pid") })
+            running.signal(SIGINT)
+            let result = await running.wait()
+            #expect(result.status == 130)
+            #expect(result.stderr.contains("received SIGINT"))
+            #expect(try await p.taskStatuses("w")["long"] == "interrupted")
+            let pid = try #require(Int32(p.dir.read("long.pid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+            #expect(!ProcessScan.isRunning(pid))
+            try p.dir.write("second", "")
+            let resumed = try await p.flow("run", "w")
+            #expect(resumed.status == 0)
+            #expect(p.lines("ran.txt") == ["first", "long"])
+        }
     }
 }

@@ -91,17 +91,18 @@ package struct FlowBinary: Sendable {
         return condition()
     }
 
-    /// Polls until `condition` holds or `timeout` passes.
-    package static func waitUntil(timeout: Double = 10, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(20_000)
-        }
-        return condition()
-    }
 }
 
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// Runs blocking work (process pipes, large synchronous database reads) on its own thread, so it never
+/// holds one of the two concurrency threads this machine has while other tests wait for them.
+package func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        Thread {
+            do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
+        }.start()
+    }
+}

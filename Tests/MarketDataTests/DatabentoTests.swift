@@ -34,7 +34,7 @@ struct DatabentoTests {
 
     @Test("fetches one trading day with the documented parameters and Basic auth")
     func happyPath() async throws {
-        let fake = try FakeDatabento(availableEnd: "2026-01-16T23:00:00.000000000Z")
+        let fake = try await blocking { try FakeDatabento(availableEnd: "2026-01-16T23:00:00.000000000Z") }
         let result = try await source(fake).fetch(symbol: "MGC", start: Self.dayStart, end: Self.dayEnd)
         let expected = try fixtureBars(Self.dayStart, Self.dayEnd)
         #expect(result.bars.count > 1000)
@@ -53,7 +53,7 @@ struct DatabentoTests {
 
     @Test("a wrong key fails at once without retrying and without showing the key")
     func unauthorized() async throws {
-        let fake = try FakeDatabento(availableEnd: "2026-01-16T23:00:00Z")
+        let fake = try await blocking { try FakeDatabento(availableEnd: "2026-01-16T23:00:00Z") }
         let started = ContinuousClock.now
         let f = await failure { _ = try await source(fake, key: "db-WRONGKEY-secret").fetch(symbol: "MGC", start: Self.dayStart, end: Self.dayEnd) }
         #expect(ContinuousClock.now - started < .seconds(5), "a 401 with WWW-Authenticate must not hang")
@@ -64,7 +64,7 @@ struct DatabentoTests {
 
     @Test("422 data_end_after_available_end clamps the request; data_start_after_available_end is nothing new")
     func availableEnd() async throws {
-        let fake = try FakeDatabento(availableEnd: "2026-01-15T12:00:00.000000000Z")
+        let fake = try await blocking { try FakeDatabento(availableEnd: "2026-01-15T12:00:00.000000000Z") }
         let result = try await source(fake).fetch(symbol: "MGC", start: Self.dayStart, end: Self.dayEnd)
         let clamp = try #require(UTCTime.parse("2026-01-15T12:00:00Z"))
         #expect(result.clampedEnd == clamp)
@@ -76,7 +76,7 @@ struct DatabentoTests {
 
     @Test("429 waits for Retry-After and then succeeds")
     func rateLimited() async throws {
-        let fake = try FakeDatabento(availableEnd: "2026-01-16T23:00:00Z")
+        let fake = try await blocking { try FakeDatabento(availableEnd: "2026-01-16T23:00:00Z") }
         try fake.inject("429")
         let started = ContinuousClock.now
         let result = try await source(fake).fetch(symbol: "MGC", start: Self.dayStart, end: Self.dayEnd)
@@ -90,7 +90,7 @@ struct DatabentoTests {
                       ("truncate", "cut short"), ("badheader", "unexpected header"), ("malformed", "line 3"),
                       ("length", "")])
     func faults(_ fault: String, _ message: String) async throws {
-        let fake = try FakeDatabento(availableEnd: "2026-01-16T23:00:00Z")
+        let fake = try await blocking { try FakeDatabento(availableEnd: "2026-01-16T23:00:00Z") }
         try fake.inject(fault)
         let f = await failure { _ = try await source(fake, timeout: "1s").fetch(symbol: "MGC", start: Self.dayStart, end: Self.dayEnd) }
         let failure = try #require(f, "fault \(fault) was accepted")

@@ -105,15 +105,17 @@ struct FeatureTests {
         let dir = TemporaryDirectory()
         let queue = try MarketDatabase.open(dir.path + "/m.db")
         let start = try #require(UTCTime.parse("2026-01-05T00:00:00Z"))
-        let bars = DemoSource().bars(symbol: "MGC", start: start, end: start + 25 * 86_400)
-        _ = try BarWriter.write(bars, symbol: "MGC", source: "demo", range: (start, start + 25 * 86_400), syncedUntil: start + 25 * 86_400,
-                                to: queue, now: 0)
         let builder = FeatureBuilder(calendar: Self.calendar)
-        let full = try builder.rebuild(symbol: "MGC", fromDay: nil, in: queue)
+        let full = try await blocking {
+            let bars = DemoSource().bars(symbol: "MGC", start: start, end: start + 25 * 86_400)
+            _ = try BarWriter.write(bars, symbol: "MGC", source: "demo", range: (start, start + 25 * 86_400),
+                                    syncedUntil: start + 25 * 86_400, to: queue, now: 0)
+            return try builder.rebuild(symbol: "MGC", fromDay: nil, in: queue)
+        }
         #expect(full.days >= 18)
         let snapshot = try await queue.read { db in try Row.fetchAll(db, sql: "SELECT * FROM daily_features ORDER BY date_local") }
         let mid = try #require(full.first) + 10
-        let partial = try builder.rebuild(symbol: "MGC", fromDay: mid, in: queue)
+        let partial = try await blocking { try builder.rebuild(symbol: "MGC", fromDay: mid, in: queue) }
         #expect(partial.days < full.days)
         let again = try await queue.read { db in try Row.fetchAll(db, sql: "SELECT * FROM daily_features ORDER BY date_local") }
         #expect(again == snapshot)
