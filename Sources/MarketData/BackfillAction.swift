@@ -9,14 +9,10 @@ package struct BackfillAction: Action {
 
     package var signature: ActionSignature {
         ActionSignature(name: "market.backfill", summary: "loads missing 1-minute bars, one trading day per request",
-                        inputs: [
-                            ActionInput("db", required: true, "market database path"),
-                            ActionInput("symbols", required: true, "comma list of symbols"),
+                        inputs: MarketInputs.database + [
                             ActionInput("start", required: true, "ISO 8601 UTC, inclusive"),
                             ActionInput("end", required: true, "ISO 8601 UTC, exclusive"),
-                            ActionInput("timezone", "IANA time zone of the trading day (default Australia/Brisbane)"),
-                            ActionInput("day_start", "local time a trading day starts (default 09:00)"),
-                        ] + SourceInputs.all,
+                        ] + MarketInputs.calendar + SourceInputs.all,
                         outputs: ["bars_added", "bars_written", "chunks", "first_day", "last_day", "source"])
     }
 
@@ -28,10 +24,7 @@ package struct BackfillAction: Action {
         guard let start = try context.time("start"), let end = try context.time("end") else {
             return ["bars_added": "0", "bars_written": "0", "chunks": "0", "first_day": "", "last_day": ""]
         }
-        let choice = try SourceSelector.choose(context.inputs["source"].flatMap { $0.isEmpty ? nil : $0 } ?? "auto",
-                                               inputs: context.inputs, env: context.sourceEnvironment,
-                                               workingDirectory: context.workingDirectory)
-        if let notice = choice.notice { context.log.write(notice) }
+        let choice = try context.chooseSource()
         let queue = try MarketDatabase.open(try context.databasePath)
         defer { try? queue.close() }
 

@@ -9,14 +9,10 @@ package struct BuildFeaturesAction: Action {
 
     package var signature: ActionSignature {
         ActionSignature(name: "market.build-features", summary: "recomputes daily features per trading day",
-                        inputs: [
-                            ActionInput("db", required: true, "market database path"),
-                            ActionInput("symbols", required: true, "comma list of symbols"),
+                        inputs: MarketInputs.database + [
                             ActionInput("since", "first trading day (YYYY-MM-DD) whose bars changed; empty: only what is missing"),
                             ActionInput("rebuild", "true to recompute every day"),
-                            ActionInput("timezone", "IANA time zone of the trading day (default Australia/Brisbane)"),
-                            ActionInput("day_start", "local time a trading day starts (default 09:00)"),
-                        ],
+                        ] + MarketInputs.calendar,
                         outputs: ["days_written", "first_day", "last_day"])
     }
 

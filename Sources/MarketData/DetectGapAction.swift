@@ -8,9 +8,7 @@ package struct DetectGapAction: Action {
 
     package var signature: ActionSignature {
         ActionSignature(name: "market.detect-gap", summary: "finds the range of 1-minute bars missing since the newest stored one",
-                        inputs: [
-                            ActionInput("db", required: true, "market database path"),
-                            ActionInput("symbols", required: true, "comma list of symbols, e.g. MGC,GC"),
+                        inputs: MarketInputs.database + [
                             ActionInput("start", "first time to load into an empty database (default: 30 days before now)"),
                         ] + SourceInputs.all,
                         outputs: ["has_gap", "start", "end", "minutes", "source", "detail", "notice"])
@@ -22,10 +20,7 @@ package struct DetectGapAction: Action {
         let symbols = try context.symbols
         let now = context.nowSeconds
         let firstStart = try context.time("start") ?? UTCTime.floorToMinute(now - 30 * 86_400)
-        let choice = try SourceSelector.choose(context.inputs["source"].flatMap { $0.isEmpty ? nil : $0 } ?? "auto",
-                                               inputs: context.inputs, env: context.sourceEnvironment,
-                                               workingDirectory: context.workingDirectory)
-        if let notice = choice.notice { context.log.write(notice) }
+        let choice = try context.chooseSource()
         let queue = try MarketDatabase.open(try context.databasePath)
         defer { try? queue.close() }
 

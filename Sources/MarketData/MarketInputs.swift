@@ -36,6 +36,14 @@ extension TaskContext {
         return env
     }
 
+    /// The source named by `with: source:` (default `auto`); its notice, if any, goes to the log.
+    func chooseSource() throws -> SourceSelector.Choice {
+        let choice = try SourceSelector.choose(inputs["source"].flatMap { $0.isEmpty ? nil : $0 } ?? "auto", inputs: inputs,
+                                               env: sourceEnvironment, workingDirectory: workingDirectory)
+        if let notice = choice.notice { log.write(notice) }
+        return choice
+    }
+
     /// An optional ISO 8601 input; empty means absent.
     func time(_ name: String) throws -> Int64? {
         guard let text = inputs[name], !text.isEmpty else { return nil }
@@ -44,6 +52,18 @@ extension TaskContext {
         }
         return ts
     }
+}
+
+/// The `with:` keys the market actions share.
+enum MarketInputs {
+    static let database = [
+        ActionInput("db", required: true, "market database path"),
+        ActionInput("symbols", required: true, "comma list of symbols, e.g. MGC,GC"),
+    ]
+    static let calendar = [
+        ActionInput("timezone", "IANA time zone of the trading day (default Australia/Brisbane)"),
+        ActionInput("day_start", "local time a trading day starts (default 09:00)"),
+    ]
 }
 
 /// The `with:` keys every source-using action accepts.

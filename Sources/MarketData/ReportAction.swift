@@ -8,16 +8,12 @@ package struct ReportAction: Action {
 
     package var signature: ActionSignature {
         ActionSignature(name: "market.report", summary: "summarises freshness and completeness per symbol",
-                        inputs: [
-                            ActionInput("db", required: true, "market database path"),
-                            ActionInput("symbols", required: true, "comma list of symbols"),
+                        inputs: MarketInputs.database + [
                             ActionInput("source", "the source used (labels demo data)"),
                             ActionInput("bars_added", "bars the backfill added in this run"),
                             ActionInput("notice", "a line to show with the report, such as the demo-source notice"),
                             ActionInput("available_end", "what the source could deliver (ISO 8601), to measure how far behind"),
-                            ActionInput("timezone", "IANA time zone of the trading day (default Australia/Brisbane)"),
-                            ActionInput("day_start", "local time a trading day starts (default 09:00)"),
-                        ],
+                        ] + MarketInputs.calendar,
                         outputs: ["summary", "json"])
     }
 
