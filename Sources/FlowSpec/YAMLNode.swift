@@ -83,6 +83,17 @@ struct YAMLReader {
 
     var file: String
     var text: String
+    /// Lines in the text and the length of the last one, for positions libyaml puts past the end.
+    private let lineCount: Int
+    private let lastLineLength: Int
+
+    init(file: String, text: String) {
+        self.file = file
+        self.text = text
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        lineCount = lines.count
+        lastLineLength = lines.last?.count ?? 0
+    }
 
     func read() throws(YAMLLoadError) -> YAMLNode? {
         try precheckNesting()
@@ -102,7 +113,12 @@ struct YAMLReader {
     }
 
     private func location(_ mark: Mark?) -> SourceLocation {
-        SourceLocation(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1)
+        let line = mark?.line ?? 1, column = mark?.column ?? 1
+        // libyaml puts "unexpected end of file" on the line after the last one; show the end of the last line instead.
+        if line > lineCount {
+            return SourceLocation(file: file, line: lineCount, column: lastLineLength + 1)
+        }
+        return SourceLocation(file: file, line: line, column: column)
     }
 
     private func convert(_ node: Node, depth: Int, budget: inout Int) throws(YAMLLoadError) -> YAMLNode {

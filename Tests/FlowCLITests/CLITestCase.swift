@@ -23,6 +23,10 @@ final class Project: @unchecked Sendable {
         try FlowBinary.start(arguments, in: root, environment: env)
     }
 
+    func start(arguments: [String], env: [String: String] = [:]) throws -> FlowBinary.Running {
+        try FlowBinary.start(arguments, in: root, environment: env)
+    }
+
     func lines(_ file: String) -> [String] { dir.lines(file) }
 
     /// Runs sqlite3-free queries through `flow status --json`.
@@ -39,5 +43,24 @@ final class Project: @unchecked Sendable {
             if let id = task["id"] as? String, let status = task["status"] as? String { out[id] = status }
         }
         return out
+    }
+}
+
+import GRDB
+
+/// Every row of the market tables, rendered with column names and typed values, in key order:
+/// equal snapshots mean identical databases.
+enum MarketSnapshot {
+    static func take(_ path: String) async throws -> [String: [String]] {
+        try await blocking {
+            let queue = try DatabaseQueue(path: path)
+            defer { try? queue.close() }
+            return try queue.read { db in
+                [
+                    "bars": try Row.fetchAll(db, sql: "SELECT * FROM bars_1m ORDER BY symbol, ts_utc").map { "\($0)" },
+                    "features": try Row.fetchAll(db, sql: "SELECT * FROM daily_features ORDER BY instrument, date_local").map { "\($0)" },
+                ]
+            }
+        }
     }
 }

@@ -18,20 +18,8 @@ extension EndToEnd {
             return p
         }
 
-        /// Every row of the market tables (each rendered with its column names and typed values), in key order:
-        /// equal snapshots mean identical databases.
         func snapshot(_ p: Project, db: String = "data/market.db") async throws -> [String: [String]] {
-            let path = p.root + "/" + db
-            return try await blocking {
-                let queue = try DatabaseQueue(path: path)
-                defer { try? queue.close() }
-                return try queue.read { db in
-                    [
-                        "bars": try Row.fetchAll(db, sql: "SELECT * FROM bars_1m ORDER BY symbol, ts_utc").map { "\($0)" },
-                        "features": try Row.fetchAll(db, sql: "SELECT * FROM daily_features ORDER BY instrument, date_local").map { "\($0)" },
-                    ]
-                }
-            }
+            try await MarketSnapshot.take(p.root + "/" + db)
         }
 
         @Test("empty database → run → run again changes nothing → a day later only the new day is fetched")

@@ -1,0 +1,97 @@
+import Foundation
+import FlowTestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension EndToEnd {
+    /// Short forms of the fault suite (docs/RELIABILITY.md); `scripts/faults.sh` runs the long forms.
+    @Suite("faults, end to end")
+    struct FaultEndToEndTests {
+        static var killRounds: Int { Int(ProcessInfo.processInfo.environment["FLOW_FAULT_KILLS"] ?? "") ?? 5 }
+
+        @Test("ten concurrent runs: exactly one runs, the others exit 69 within a second naming it, none sees a lock error")
+        func tenAtOnce() async throws {
+            let p = Project()
+            try p.workflow("w", "tasks:\n  hold:\n    run: touch started; while [ ! -f stop ]; do sleep 0.05; done\n")
+            let first = try p.start("run", "w")
+            #expect(await FlowBinary.eventually { p.dir.exists("started") })
+            let started = Date()
+            let others = try await withThrowingTaskGroup(of: FlowBinary.Result.self) { group in
+                for _ in 0..<9 { group.addTask { try await p.flow("run", "w") } }
+                var results: [FlowBinary.Result] = []
+                for try await r in group { results.append(r) }
+                return results
+            }
+            #expect(Date().timeIntervalSince(started) < 5, "nine refusals in parallel on two cores")
+            for r in others {
+                #expect(r.status == 69)
+                #expect(r.stderr.contains("already running (run 1, pid \(first.pid)"))
+                #expect(!r.stderr.contains("locked"))
+            }
+            let list = try await p.flow("list")
+            #expect(list.status == 0 && list.stdout.contains("running"))
+            try p.dir.write("stop", "")
+            #expect(await first.wait().status == 0)
+            #expect(try await p.flow("history", "w").stdout.split(separator: "\n").count == 2, "one run recorded, plus the header")
+        }
+
+        @Test("SIGTERM and SIGHUP stop a run like SIGINT: groups terminated, run interrupted, exit 130, next run resumes",
+              arguments: [SIGTERM, SIGHUP])
+        func signals(_ signal: Int32) async throws {
+            let p = Project()
+            try p.workflow("w", """
+                tasks:
+                  long:
+                    run: |
+                      echo $$ > long.pid
+                      test -f second || sleep 60
+                      echo long >> ran.txt
+                """)
+            let running = try p.start("run", "w", "--grace", "1s")
+            #expect(await FlowBinary.eventually { p.dir.exists("long.pid") })
+            running.signal(signal)
+            let result = await running.wait()
+            #expect(result.status == 130)
+            #expect(try await p.taskStatuses("w")["long"] == "interrupted")
+            let pid = try #require(Int32(p.dir.read("long.pid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+            #expect(!ProcessScan.isRunning(pid))
+            try p.dir.write("second", "")
+            #expect(try await p.flow("run", "w").status == 0)
+            #expect(p.lines("ran.txt") == ["long"])
+        }
+
+        @Test("kill -9 at random moments until daily-update finishes: the data equals an uninterrupted run's")
+        func randomKills() async throws {
+            let env = ["FLOW_NOW": "2026-01-28T21:00:00Z"]
+            let args = ["run", "daily-update", "-p", "start=2025-11-28T21:00:00Z"]
+            let clean = Project()
+            try clean.workflow("daily-update", try String(contentsOfFile: Repository.root + "/workflows/daily-update.yaml", encoding: .utf8))
+            #expect(try await clean.flow(arguments: args, env: env).status == 0)
+            let expected = try await MarketSnapshot.take(clean.root + "/data/market.db")
+
+            let p = Project()
+            try p.workflow("daily-update", try String(contentsOfFile: Repository.root + "/workflows/daily-update.yaml", encoding: .utf8))
+            var generator = SystemRandomNumberGenerator()
+            var kills = 0
+            var finished = false
+            for _ in 0..<(Self.killRounds * 3) where !finished {
+                let running = try p.start(arguments: args, env: env)
+                if kills < Self.killRounds {
+                    try await Task.sleep(for: .milliseconds(Int.random(in: 30...400, using: &generator)))
+                    kill(running.pid, SIGKILL)
+                }
+                let result = await running.wait()
+                if result.status == 0 { finished = true } else if result.status == 128 + SIGKILL { kills += 1 } else {
+                    Issue.record("unexpected exit \(result.status): \(result.stdout)\(result.stderr)")
+                    return
+                }
+            }
+            #expect(finished)
+            #expect(kills >= 1, "at least one kill landed before the run finished")
+            #expect(try await MarketSnapshot.take(p.root + "/data/market.db") == expected)
+            #expect(try await p.flow("status", "daily-update").status == 0)
+        }
+    }
+}
