@@ -79,6 +79,8 @@ extension Engine {
                 try store.attemptFinished(attempt: attemptID, run: runID, task: task.id, outcome: outcome, outputs: outputs,
                                           isFinal: !willRetry, at: Date())
             } catch {
+                events(.taskFinished(task.id, status: outcome.status == .succeeded ? .failed : outcome.status, attempt: number,
+                                     duration: elapsed, error: "\(outcome.error ?? "finished") — and flow could not record it"))
                 return Completion(index: index, status: .failed, outputs: [:], storeError: "cannot record the end of '\(task.id)': \(error)")
             }
             guard willRetry else {

@@ -1,5 +1,6 @@
 import Foundation
 import FlowTestSupport
+import GRDB
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -93,5 +94,70 @@ extension EndToEnd {
             #expect(try await MarketSnapshot.take(p.root + "/data/market.db") == expected)
             #expect(try await p.flow("status", "daily-update").status == 0)
         }
+    }
+}
+
+/// A small tmpfs for disk-full tests; needs root (CI and the development machines run as root).
+final class SmallDisk: @unchecked Sendable {
+    let path: String
+    private(set) var mounted = false
+
+    init(megabytes: Int) {
+        path = FileManager.default.temporaryDirectory.path + "/flow-full-\(UUID().uuidString.prefix(8))"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        mounted = SmallDisk.sh("mount -t tmpfs -o size=\(megabytes)m tmpfs '\(path)'")
+    }
+
+    func grow(megabytes: Int) -> Bool { SmallDisk.sh("mount -o remount,size=\(megabytes)m '\(path)'") }
+
+    deinit {
+        if mounted { _ = SmallDisk.sh("umount '\(path)'") }
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    static var available: Bool { getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/bin/mount") }
+
+    @discardableResult
+    static func sh(_ command: String) -> Bool {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", command + " 2>/dev/null"]
+        do { try p.run() } catch { return false }
+        p.waitUntilExit()
+        return p.terminationStatus == 0
+    }
+}
+
+extension EndToEnd.FaultEndToEndTests {
+    @Test("disk full mid-backfill: a clear error, both databases intact, and after space is freed the run completes",
+          .enabled(if: SmallDisk.available))
+    func diskFull() async throws {
+        let env = ["FLOW_NOW": "2026-01-28T21:00:00Z"]
+        let workflow = try String(contentsOfFile: Repository.root + "/workflows/daily-update.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "      backup: \"false\"", with: "      backup: \"false\"\n      min_free_mb: \"0\"")
+        let clean = Project()
+        try clean.workflow("daily-update", workflow)
+        #expect(try await clean.flow("run", "daily-update", env: env).status == 0)
+        let expected = try await MarketSnapshot.take(clean.root + "/data/market.db")
+
+        let disk = SmallDisk(megabytes: 3)
+        try #require(disk.mounted, "tmpfs mount failed")
+        try FileManager.default.createDirectory(atPath: disk.path + "/workflows", withIntermediateDirectories: true)
+        try workflow.write(toFile: disk.path + "/workflows/daily-update.yaml", atomically: true, encoding: .utf8)
+        let full = try await FlowBinary.run(["run", "daily-update"], in: disk.path, environment: env)
+        #expect(full.status != 0)
+        #expect(full.stdout.contains("no space left") || full.stderr.contains("no space left"), "\(full.stdout)\(full.stderr)")
+        for db in ["data/market.db", ".flow/state.db"] {
+            let check = try await blocking {
+                let queue = try DatabaseQueue(path: disk.path + "/" + db)
+                defer { try? queue.close() }
+                return try queue.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") }
+            }
+            #expect(check == "ok", "\(db)")
+        }
+        #expect(disk.grow(megabytes: 64))
+        let resumed = try await FlowBinary.run(["run", "daily-update"], in: disk.path, environment: env)
+        #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+        #expect(try await MarketSnapshot.take(disk.path + "/data/market.db") == expected)
     }
 }
