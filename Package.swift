@@ -1,4 +1,5 @@
 // swift-tools-version:6.2
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -45,3 +46,21 @@ let package = Package(
         .testTarget(name: "FlowCLITests", dependencies: ["FlowTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )
+
+// libFuzzer targets, only for `FLOW_FUZZ=1 swift build --sanitize=fuzzer` (scripts/fuzz.sh): they have no
+// `main`, so an ordinary build must not see them.
+if ProcessInfo.processInfo.environment["FLOW_FUZZ"] == "1" {
+    package.targets += [
+        .executableTarget(name: "FuzzWorkflowLoader", dependencies: ["FlowSpec"], path: "Fuzz/FuzzWorkflowLoader",
+                          swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        .executableTarget(name: "FuzzExpression", dependencies: ["FlowSpec"], path: "Fuzz/FuzzExpression",
+                          swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        .executableTarget(name: "FuzzVendorCSV", dependencies: ["MarketData"], path: "Fuzz/FuzzVendorCSV",
+                          swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+    ]
+    package.products += [
+        .executable(name: "FuzzWorkflowLoader", targets: ["FuzzWorkflowLoader"]),
+        .executable(name: "FuzzExpression", targets: ["FuzzExpression"]),
+        .executable(name: "FuzzVendorCSV", targets: ["FuzzVendorCSV"]),
+    ]
+}
