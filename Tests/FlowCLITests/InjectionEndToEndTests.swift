@@ -1,0 +1,84 @@
+import Foundation
+import FlowTestSupport
+import Testing
+
+extension EndToEnd {
+    /// Hostile values through every door a value can enter by: nothing is ever run as code, and
+    /// nothing outside the project's folders is written.
+    @Suite("injection, end to end")
+    struct InjectionEndToEndTests {
+        /// 60+ payloads: quoting, separators, substitutions, newlines, `${{ }}`, traversal, very long strings.
+        static let payloads: [String] = {
+            let cores = ["touch CANARY", "touch \"$PWD/CANARY\"", "echo pwned > CANARY", "sh -c 'touch CANARY'"]
+            var out: [String] = []
+            for core in cores {
+                out += ["; \(core)", "'; \(core); '", "\"; \(core); \"", "$(\(core))", "`\(core)`", "| \(core)", "&& \(core)",
+                        "\n\(core)", "x\n\(core)\n", "${IFS}\(core)", ") ; \(core) ; (", "$({ \(core); })"]
+            }
+            out += ["${{ params.x }}", "${{ env.HOME }}", "../../../../tmp/CANARY", "/etc/passwd", "..", "$HOME", "%s%n%x",
+                    String(repeating: "A", count: 100_000), "\u{0}", "💥'\"$(touch CANARY)", "-p", "--fresh", "a=b=c"]
+            return out
+        }()
+
+        @Test("there are at least 60 payloads")
+        func enough() { #expect(Self.payloads.count >= 60) }
+
+        @Test("payloads through -p, a task output read downstream, and env never create the canary")
+        func throughValues() async throws {
+            let p = Project()
+            try p.workflow("inj", """
+                params:
+                  value: default
+                env:
+                  FROM_PARAM: ${{ params.value }}
+                tasks:
+                  make:
+                    env:
+                      V: ${{ params.value }}
+                    run: |
+                      printf '%s' "$V" > seen.txt
+                      printf 'value<<FLOW_EOF_7d1\\n%s\\nFLOW_EOF_7d1\\n' "$V" >> "$FLOW_OUTPUT"
+                  use:
+                    needs: [make]
+                    env:
+                      OUT: ${{ tasks.make.outputs.value }}
+                    working_directory: .
+                    run: printf '%s' "$OUT" > used.txt; printf '%s' "$FROM_PARAM" > env.txt
+                """)
+            var tried = 0
+            for payload in Self.payloads where !payload.contains("\u{0}") {
+                let result = try await p.flow(arguments: ["run", "inj", "--fresh", "-p", "value=\(payload)"])
+                tried += 1
+                #expect(!p.dir.exists("CANARY"), "payload \(payload.prefix(40)) created the canary")
+                #expect(!FileManager.default.fileExists(atPath: "/tmp/CANARY"))
+                #expect(result.status == 0, "\(payload.prefix(40)): \(result.stderr.prefix(300))")
+                #expect(p.dir.read("seen.txt") == payload, "\(payload.prefix(40))")
+                #expect(p.dir.read("used.txt") == payload, "\(payload.prefix(40)) through an output")
+                #expect(p.dir.read("env.txt") == payload, "\(payload.prefix(40)) through workflow env")
+            }
+            #expect(tried >= 60)
+        }
+
+        @Test("payloads as workflow names, task names and run ids are refused as usage or validation errors")
+        func throughNames() async throws {
+            let p = Project()
+            try p.workflow("ok", "tasks:\n  a:\n    run: \"true\"\n")
+            #expect(try await p.flow("run", "ok").status == 0)
+            for payload in Self.payloads.prefix(48) + ["../ok", "1 OR 1=1", "-1", "0x10", "1;2"] {
+                let logs = try await p.flow(arguments: ["logs", payload])
+                #expect(logs.status == 2 || logs.status == 66, "flow logs \(payload.prefix(30)) → \(logs.status)")
+                let task = try await p.flow(arguments: ["logs", "1", payload])
+                #expect(task.status == 2 || task.status == 66)
+                let run = try await p.flow(arguments: ["run", payload])
+                #expect([2, 64, 65, 66].contains(run.status), "flow run \(payload.prefix(30)) → \(run.status)")
+                #expect(!p.dir.exists("CANARY"))
+            }
+            // A name is only a file stem: a workflow file named with a payload is refused by validation.
+            try p.workflow("bad", "name: \"x; touch CANARY\"\ntasks:\n  a:\n    run: \"true\"\n")
+            #expect(try await p.flow("run", "bad").status == 65)
+            try p.workflow("bad2", "tasks:\n  \"a; touch CANARY\":\n    run: \"true\"\n")
+            #expect(try await p.flow("run", "bad2").status == 65)
+            #expect(!p.dir.exists("CANARY"))
+        }
+    }
+}
