@@ -32,12 +32,13 @@ package struct WorkflowLoader: Sendable {
         case .failure(let diagnostic):
             return (.failure([diagnostic]), "")
         case .success(let text):
-            return (load(text: text, file: path, defaultName: stem), text)
+            return (load(text: text, file: path, defaultName: stem), WorkflowLoader.normalizeLineBreaks(text))
         }
     }
 
     /// Loads workflow text already in memory.
-    package func load(text: String, file: String, defaultName: String) -> Outcome {
+    package func load(text original: String, file: String, defaultName: String) -> Outcome {
+        let text = WorkflowLoader.normalizeLineBreaks(original)
         var builder = WorkflowBuilder(file: file, source: text, actions: actions)
         let root: YAMLNode?
         do {
@@ -62,6 +63,15 @@ package struct WorkflowLoader: Sendable {
             diagnostics += validator.diagnostics
         }
         return .failure(Array(Set(diagnostics)).sorted())
+    }
+}
+
+extension WorkflowLoader {
+    /// CRLF and lone CR become LF: libyaml counts all three as line breaks, and positions must match the
+    /// lines the renderer and the reference locator split on.
+    package static func normalizeLineBreaks(_ text: String) -> String {
+        guard text.utf8.contains(UInt8(ascii: "\r")) else { return text }
+        return text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
     }
 }
 

@@ -255,7 +255,9 @@ struct YAMLReader {
     private func locationOfDuplicate(_ key: String, after mark: Mark) -> SourceLocation {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         var count = 0
-        for index in max(0, mark.line - 1)..<lines.count {
+        let first = max(0, mark.line - 1)
+        guard first < lines.count else { return location(mark) }
+        for index in first..<lines.count {
             let line = lines[index]
             let indent = line.prefix { $0 == " " }.count
             if index > mark.line - 1, indent < mark.column - 1, !line.trimmingCharacters(in: .whitespaces).isEmpty { break }
