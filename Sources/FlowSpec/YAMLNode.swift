@@ -190,7 +190,30 @@ struct YAMLReader {
             YAMLLoadError(diagnostic: .error(at: SourceLocation(file: file, line: line, column: max(1, column)),
                                              "nesting deeper than \(YAMLReader.maxDepth) levels"))
         }
+        // An alias used as a mapping key makes Yams hash the whole expanded node while checking for
+        // duplicate keys: exponential time before any bound applies. Workflows never need one.
+        var aliasAt: (line: Int, column: Int)?
+        var aliasDone = true
+        var questionMarker = false
+        func aliasKey() -> YAMLLoadError {
+            YAMLLoadError(diagnostic: .error(at: SourceLocation(file: file, line: aliasAt?.line ?? line, column: aliasAt?.column ?? column),
+                                             "an alias cannot be used as a mapping key",
+                                             notes: ["write the key itself; aliases may stand for values only"]))
+        }
         for byte in text.utf8 {
+            if let _ = aliasAt {
+                // After `*name`: spaces, then a ':' that ends a key means the alias is a key.
+                if !aliasDone {
+                    if byte == space || byte == tab || byte == newline || byte == UInt8(ascii: ",") || byte == UInt8(ascii: "]")
+                        || byte == UInt8(ascii: "}") || byte == UInt8(ascii: ":") {
+                        aliasDone = true
+                    }
+                }
+                if aliasDone {
+                    if byte == UInt8(ascii: ":") { throw aliasKey() }
+                    if byte != space && byte != tab { aliasAt = nil }
+                }
+            }
             if byte == newline {
                 line += 1
                 column = 0
@@ -199,6 +222,7 @@ struct YAMLReader {
                 atStart = true
                 inSingle = false
                 inComment = false
+                questionMarker = false
                 previous = space
                 continue
             }
@@ -206,8 +230,14 @@ struct YAMLReader {
             if inComment { continue }
             if atStart {
                 if byte == space || byte == tab { indent += 1; previous = byte; continue }
-                if byte == dash || byte == question { markers += 1; previous = byte; continue }
+                if byte == dash || byte == question {
+                    markers += 1
+                    questionMarker = byte == question
+                    previous = byte
+                    continue
+                }
                 atStart = false
+                if byte == UInt8(ascii: "*") && questionMarker { aliasAt = (line, column); throw aliasKey() }
             }
             if inSingle {
                 if byte == single { inSingle = false }
@@ -220,6 +250,10 @@ struct YAMLReader {
                     inSingle = true
                 case double: inDouble = true
                 case hash where previous == space || previous == tab: inComment = true
+                case UInt8(ascii: "*") where previous == space || previous == tab || previous == UInt8(ascii: "[")
+                    || previous == UInt8(ascii: "{") || previous == UInt8(ascii: ","):
+                    aliasAt = (line, column)
+                    aliasDone = false
                 case UInt8(ascii: "["), UInt8(ascii: "{"): flowDepth += 1
                 case UInt8(ascii: "]"), UInt8(ascii: "}"): flowDepth = max(0, flowDepth - 1)
                 default: break

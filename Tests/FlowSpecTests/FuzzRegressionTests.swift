@@ -18,6 +18,8 @@ struct FuzzRegressionTests {
             "sql": ActionSignature(name: "sql", summary: "", inputs: [ActionInput("db", required: true, ""), ActionInput("sql", required: true, "")]),
         ])
         let text = String(decoding: data, as: UTF8.self)
+        let started = ContinuousClock.now
+        defer { #expect(ContinuousClock.now - started < .seconds(2), "\(name) must fail fast") }
         if case .failure(let diagnostics) = loader.load(text: text, file: "f.yaml", defaultName: "f") {
             #expect(!diagnostics.isEmpty)
             let lines = WorkflowLoader.normalizeLineBreaks(text).split(separator: "\n", omittingEmptySubsequences: false).count
