@@ -239,6 +239,14 @@ struct YAMLReader {
                 atStart = false
                 if byte == UInt8(ascii: "*") && questionMarker { aliasAt = (line, column); throw aliasKey() }
             }
+            // Alias tokens are looked for whatever this scanner thinks of quotes: its quote tracking is
+            // simpler than YAML's, and missing an alias key costs an exponential stall, while a false alarm
+            // costs only a quoted "*word:" in a one-line value.
+            if byte == UInt8(ascii: "*"), previous == space || previous == tab || previous == UInt8(ascii: "[")
+                || previous == UInt8(ascii: "{") || previous == UInt8(ascii: ",") {
+                aliasAt = (line, column)
+                aliasDone = false
+            }
             if inSingle {
                 if byte == single { inSingle = false }
             } else if inDouble {
@@ -250,10 +258,6 @@ struct YAMLReader {
                     inSingle = true
                 case double: inDouble = true
                 case hash where previous == space || previous == tab: inComment = true
-                case UInt8(ascii: "*") where previous == space || previous == tab || previous == UInt8(ascii: "[")
-                    || previous == UInt8(ascii: "{") || previous == UInt8(ascii: ","):
-                    aliasAt = (line, column)
-                    aliasDone = false
                 case UInt8(ascii: "["), UInt8(ascii: "{"): flowDepth += 1
                 case UInt8(ascii: "]"), UInt8(ascii: "}"): flowDepth = max(0, flowDepth - 1)
                 default: break
