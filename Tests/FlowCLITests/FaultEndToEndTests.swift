@@ -38,31 +38,6 @@ extension EndToEnd {
             #expect(try await p.flow("history", "w").stdout.split(separator: "\n").count == 2, "one run recorded, plus the header")
         }
 
-        @Test("SIGTERM and SIGHUP stop a run like SIGINT: groups terminated, run interrupted, exit 130, next run resumes",
-              arguments: [SIGTERM, SIGHUP])
-        func signals(_ signal: Int32) async throws {
-            let p = Project()
-            try p.workflow("w", """
-                tasks:
-                  long:
-                    run: |
-                      echo $$ > long.pid
-                      test -f second || sleep 60
-                      echo long >> ran.txt
-                """)
-            let running = try p.start("run", "w", "--grace", "1s")
-            #expect(await FlowBinary.eventually { p.dir.exists("long.pid") })
-            running.signal(signal)
-            let result = await running.wait()
-            #expect(result.status == 130)
-            #expect(try await p.taskStatuses("w")["long"] == "interrupted")
-            let pid = try #require(Int32(p.dir.read("long.pid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
-            #expect(!ProcessScan.isRunning(pid))
-            try p.dir.write("second", "")
-            #expect(try await p.flow("run", "w").status == 0)
-            #expect(p.lines("ran.txt") == ["long"])
-        }
-
         @Test("kill -9 at random moments until daily-update finishes: the data equals an uninterrupted run's")
         func randomKills() async throws {
             let env = ["FLOW_NOW": "2026-01-28T21:00:00Z"]

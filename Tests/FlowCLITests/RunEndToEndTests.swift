@@ -222,8 +222,9 @@ extension EndToEnd {
             }
         }
 
-        @Test("SIGINT stops running tasks, marks the run interrupted, exits 130, and the next run resumes")
-        func sigint() async throws {
+        @Test("SIGINT, SIGTERM and SIGHUP stop running tasks, mark the run interrupted, exit 130, and the next run resumes",
+              arguments: [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM"), (SIGHUP, "SIGHUP")])
+        func signals(_ signal: Int32, _ name: String) async throws {
             let p = Project()
             try p.workflow("w", """
                 tasks:
@@ -238,10 +239,10 @@ extension EndToEnd {
                 """)
             let running = try p.start("run", "w", "--grace", "1s")
             #expect(await FlowBinary.eventually { p.dir.exists("long.pid") })
-            running.signal(SIGINT)
+            running.signal(signal)
             let result = await running.wait()
             #expect(result.status == 130)
-            #expect(result.stderr.contains("received SIGINT"))
+            #expect(result.stderr.contains("received \(name)"))
             #expect(try await p.taskStatuses("w")["long"] == "interrupted")
             let pid = try #require(Int32(p.dir.read("long.pid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
             #expect(!ProcessScan.isRunning(pid))
