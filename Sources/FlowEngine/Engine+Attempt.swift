@@ -40,6 +40,7 @@ extension Engine {
             } catch {
                 return Completion(index: index, status: .failed, outputs: [:], storeError: "cannot record the start of '\(task.id)': \(error)")
             }
+            CrashPoint.hit("after-attempt-row")
             events(.taskStarted(task.id, attempt: number))
             let started = ContinuousClock.now
             let store = self.store

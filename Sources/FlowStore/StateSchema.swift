@@ -1,3 +1,4 @@
+import FlowCore
 import GRDB
 
 /// Append-only, named migrations. A released migration never changes: add a new one instead.
@@ -74,6 +75,7 @@ enum StateSchema {
                     acquired_at REAL NOT NULL
                 );
                 """)
+            CrashPoint.hit("during-state-migration")
         }
         return migrator
     }

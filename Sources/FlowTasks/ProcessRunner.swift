@@ -49,6 +49,7 @@ package enum ProcessRunner {
     package static func run(_ spec: ProcessSpec, groups: ProcessGroups, grace: Duration,
                             onStart: @Sendable (Int32) -> Void = { _ in }) async throws -> ProcessExit {
         let pid = try spawn(spec)
+        CrashPoint.hit("after-spawn")
         groups.add(pid)
         onStart(pid)
         let exit = await withTaskCancellationHandler {

@@ -52,6 +52,7 @@ package struct BackfillAction: Action {
                     throw TaskFailure(MarketDatabase.describe(error, path: try context.databasePath),
                                       retryable: error.resultCode == .SQLITE_BUSY)
                 }
+                CrashPoint.hit("after-chunk-commit")
                 added += new
                 written += result.bars.count
                 chunksDone += 1

@@ -70,6 +70,7 @@ package enum MarketDatabase {
                 );
                 PRAGMA user_version = 1;
                 """)
+            CrashPoint.hit("during-market-migration")
         }
         return migrator
     }

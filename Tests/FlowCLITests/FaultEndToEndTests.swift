@@ -148,3 +148,55 @@ extension EndToEnd.FaultEndToEndTests {
         #expect(try await MarketSnapshot.take(disk.path + "/data/market.db") == expected)
     }
 }
+
+extension EndToEnd.FaultEndToEndTests {
+    @Test("a crash at each named point inside flow, then flow run: the data equals an uninterrupted run's",
+          arguments: ["during-state-migration", "during-market-migration", "after-attempt-row", "after-chunk-commit"])
+    func namedCrashPoints(_ point: String) async throws {
+        let env = ["FLOW_NOW": "2026-01-28T21:00:00Z"]
+        let args = ["run", "daily-update", "-p", "start=2026-01-20T21:00:00Z"]
+        let workflow = try String(contentsOfFile: Repository.root + "/workflows/daily-update.yaml", encoding: .utf8)
+        let clean = Project()
+        try clean.workflow("daily-update", workflow)
+        #expect(try await clean.flow(arguments: args, env: env).status == 0)
+        let expected = try await MarketSnapshot.take(clean.root + "/data/market.db")
+
+        let p = Project()
+        try p.workflow("daily-update", workflow)
+        let crashed = try await p.flow(arguments: args, env: env.merging(["FLOW_CRASH_AT": point]) { $1 })
+        #expect(crashed.status == 128 + SIGKILL, "\(point): \(crashed.stdout)\(crashed.stderr)")
+        let resumed = try await p.flow(arguments: args, env: env)
+        #expect(resumed.status == 0, "\(point): \(resumed.stdout)\(resumed.stderr)")
+        #expect(try await MarketSnapshot.take(p.root + "/data/market.db") == expected, "\(point)")
+        if point == "after-chunk-commit" {
+            // The committed chunk is not fetched again: the resumed backfill starts after it.
+            let log = p.dir.read(".flow/logs/1/backfill.2.log") ?? ""
+            #expect(!log.contains("MGC 2026-01-20:"), "\(log)")
+        }
+    }
+}
+
+extension EndToEnd.FaultEndToEndTests {
+    @Test("a crash between spawning a task and recording its pid leaves no orphan: the next run finds it by its tag")
+    func crashAfterSpawn() async throws {
+        let p = Project()
+        try p.workflow("w", """
+            tasks:
+              long:
+                run: |
+                  echo "start $$" >> ran.txt
+                  sleep 30
+                  echo end >> ran.txt
+            """)
+        let crashed = try await p.flow("run", "w", env: ["FLOW_CRASH_AT": "after-spawn"])
+        #expect(crashed.status == 128 + SIGKILL)
+        #expect(await FlowBinary.eventually { p.lines("ran.txt").count == 1 }, "the task started before flow died")
+        #expect(ProcessScan.anyProcess(matching: "sleep 30", under: p.root), "its process outlived the runner")
+        try p.workflow("w", "tasks:\n  long:\n    run: echo end >> ran.txt\n")
+        let resumed = try await p.flow("run", "w")
+        #expect(resumed.status == 0)
+        #expect(resumed.stderr.contains("orphaned task process group"), "\(resumed.stderr)")
+        #expect(!ProcessScan.anyProcess(matching: "sleep 30", under: p.root), "the orphan was stopped")
+        #expect(p.lines("ran.txt").filter { $0 == "end" }.count == 1)
+    }
+}
