@@ -72,6 +72,16 @@ extension EndToEnd {
                     #expect(last.status == 0, "\(last.stdout)\(last.stderr)")
                 }
                 #expect(try await MarketSnapshot.take(p.root + "/data/market.db") == expected, "cycle \(cycles)")
+                // A chunk logged as committed is never fetched again, across every attempt of the cycle.
+                var committed: [String] = []
+                let logs = p.root + "/.flow/logs"
+                for run in (try? FileManager.default.contentsOfDirectory(atPath: logs)) ?? [] {
+                    for file in (try? FileManager.default.contentsOfDirectory(atPath: "\(logs)/\(run)")) ?? [] where file.hasPrefix("backfill.") {
+                        committed += p.lines(".flow/logs/\(run)/\(file)").filter { $0.hasPrefix("MGC 20") }.map { String($0.prefix(14)) }
+                    }
+                }
+                #expect(Set(committed).count == committed.count, "a committed chunk was fetched again: \(committed)")
+                #expect(!committed.isEmpty)
                 let state = try await blocking {
                     let queue = try DatabaseQueue(path: p.root + "/.flow/state.db")
                     defer { try? queue.close() }
