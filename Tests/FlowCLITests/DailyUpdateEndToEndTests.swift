@@ -101,6 +101,32 @@ extension EndToEnd {
             #expect(try await snapshot(p)["bars"]?.count == 2366)
         }
 
+        @Test("under every vendor failure mode the key never appears in output, logs or databases, plainly, URL-encoded or base64",
+              arguments: ["401", "429", "500", "502html", "drop", "truncate", "badheader", "malformed", "length"])
+        func secretsUnderFaults(_ fault: String) async throws {
+            let fake = try await blocking { try FakeDatabento(key: "db-Sec+ret/Key=42&x", availableEnd: "2026-01-16T23:00:00.000000000Z") }
+            try fake.inject(fault, fault, fault, fault)
+            let p = try project()
+            let env = ["FLOW_NOW": "2026-01-17T00:00:00Z", "DATABENTO_API_KEY": fake.key, "DATABENTO_BASE_URL": fake.baseURL]
+            let result = try await p.flow("run", "daily-update", "-p", "start=2026-01-15T23:00:00Z", env: env)
+            var haystack = result.stdout + result.stderr
+            for file in (FileManager.default.enumerator(atPath: p.root)?.allObjects as? [String]) ?? [] where !file.contains("workflows") {
+                if let data = FileManager.default.contents(atPath: p.root + "/" + file) { haystack += String(decoding: data, as: UTF8.self) }
+            }
+            let encoded = fake.key.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? fake.key
+            for form in [fake.key, encoded, Data("\(fake.key):".utf8).base64EncodedString(), Data(fake.key.utf8).base64EncodedString()] {
+                #expect(!haystack.contains(form), "\(fault): the key leaked as \(form)")
+            }
+            // Retryable faults clear after the injected ones are used up; the data then matches the vendor's.
+            if fault != "401" {
+                let bars = try await snapshot(p)["bars"]?.count ?? 0
+                let again = bars == 0 ? try await p.flow("run", "daily-update", env: env) : result
+                #expect(again.status == 0 || result.status == 0, "\(fault): \(again.stdout)")
+            } else {
+                #expect(result.status == 1)
+            }
+        }
+
         @Test("a wrong Databento key fails at once with a clear message and exit 1")
         func wrongKey() async throws {
             let fake = try await blocking { try FakeDatabento(availableEnd: "2026-01-16T23:00:00Z") }
