@@ -44,7 +44,14 @@ package struct ReportAction: Action {
                 entries.append(["symbol": symbol, "bars": 0, "source": source])
                 continue
             }
-            let behind = max(0, (availableEnd - (newest + 60)) / 60)
+            // Open-market minutes only: a weekend or the daily break is not "behind".
+            var behind = 0
+            var minute = newest + 60
+            let stop = min(availableEnd, newest + 60 + 366 * 86_400)
+            while minute < stop {
+                if hours.isOpen(minute) { behind += 1 }
+                minute += 60
+            }
             // Completeness over the last 7 trading days, counting only minutes the market was open.
             let lastDay = calendar.tradingDay(of: newest)
             // Only since the first stored bar: days before the database began are not "missing".
@@ -65,7 +72,7 @@ package struct ReportAction: Action {
             let missing = max(0, expected - present)
             let local = ReportAction.localTime(newest, calendar: calendar)
             lines.append("\(symbol): newest bar \(UTCTime.iso(newest)) (\(local)), +\(added) bars this run, \(total) in all, "
-                         + "features to \(featureDay ?? "none"), \(behind) min behind the source, "
+                         + "features to \(featureDay ?? "none"), \(behind) open-market min behind the source, "
                          + "\(missing) missing open-market minutes in the last 7 trading days, source \(source)\(demo)")
             entries.append([
                 "symbol": symbol, "newest_bar_utc": UTCTime.iso(newest), "newest_bar_local": local, "bars_added": added, "bars": total,
