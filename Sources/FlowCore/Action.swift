@@ -116,6 +116,11 @@ package struct TaskContext: Sendable {
         self.gracePeriod = gracePeriod
     }
 
+    /// A path from the workflow, absolute as given or relative to the task's working directory.
+    package func resolve(_ path: String) -> String {
+        FilePath.resolve(path, in: workingDirectory)
+    }
+
     /// A `with:` value, or a failure naming the missing key (validation normally catches this first).
     package func input(_ name: String) throws -> String {
         guard let value = inputs[name] else {

@@ -24,8 +24,6 @@ package struct Template: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    package var isLiteral: Bool { references.isEmpty && !parts.contains { if case .expression = $0 { true } else { false } } }
-
     /// The source form, used in fingerprints and `flow plan`.
     package var description: String {
         parts.map { part in

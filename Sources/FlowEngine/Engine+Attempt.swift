@@ -144,6 +144,6 @@ extension Engine {
 
     static func resolve(_ path: String?, in directory: String) -> String {
         guard let path, !path.isEmpty else { return directory }
-        return path.hasPrefix("/") ? path : (directory as NSString).appendingPathComponent(path)
+        return FilePath.resolve(path, in: directory)
     }
 }

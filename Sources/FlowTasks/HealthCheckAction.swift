@@ -30,12 +30,12 @@ package struct HealthCheckAction: Action {
 
     package func run(_ context: TaskContext) async throws -> [String: String] {
         let raw = try context.input("db")
-        let path = raw.hasPrefix("/") ? raw : (context.workingDirectory as NSString).appendingPathComponent(raw)
+        let path = context.resolve(raw)
         let fm = FileManager.default
         let created = !fm.fileExists(atPath: path)
         try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let backupDir = context.inputs["backup_dir"].flatMap { $0.isEmpty ? nil : $0 }
-            .map { $0.hasPrefix("/") ? $0 : (context.workingDirectory as NSString).appendingPathComponent($0) }
+            .map(context.resolve)
             ?? ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("backups")
         let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         let latestBackup = HealthCheckAction.backups(in: backupDir, stem: stem).last

@@ -19,7 +19,7 @@ package struct SQLAction: Action {
     package var version: String { "1" }
 
     package func run(_ context: TaskContext) async throws -> [String: String] {
-        let path = SQLAction.resolve(try context.input("db"), in: context.workingDirectory)
+        let path = context.resolve(try context.input("db"))
         let sql = try context.input("sql")
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
@@ -73,9 +73,6 @@ package struct SQLAction: Action {
         }
     }
 
-    static func resolve(_ path: String, in directory: String) -> String {
-        path.hasPrefix("/") ? path : (directory as NSString).appendingPathComponent(path)
-    }
 
     static func message(_ error: any Error) -> String {
         if let db = error as? DatabaseError { return db.message ?? "\(db.resultCode)" }

@@ -48,7 +48,7 @@ package enum SourceSelector {
             guard let dir = inputs["csv_dir"], !dir.isEmpty else {
                 throw TaskFailure("source 'csv' needs 'csv_dir': the folder of Databento CSV files", retryable: false)
             }
-            let path = dir.hasPrefix("/") ? dir : workingDirectory + "/" + dir
+            let path = FilePath.resolve(dir, in: workingDirectory)
             return Choice(source: try CSVFolderSource(folder: path), notice: nil)
         default:
             throw TaskFailure("unknown source '\(name)'; use auto, databento, demo or csv", retryable: false)

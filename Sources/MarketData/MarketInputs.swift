@@ -8,7 +8,7 @@ extension TaskContext {
         get throws {
             let db = try input("db")
             guard !db.isEmpty else { throw TaskFailure("'db' is empty", retryable: false) }
-            return db.hasPrefix("/") ? db : (workingDirectory as NSString).appendingPathComponent(db)
+            return resolve(db)
         }
     }
 
