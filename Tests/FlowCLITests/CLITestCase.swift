@@ -51,6 +51,15 @@ import GRDB
 /// Every row of the market tables, rendered with column names and typed values, in key order:
 /// equal snapshots mean identical databases.
 enum MarketSnapshot {
+    /// `PRAGMA integrity_check` of any SQLite file: "ok", or what SQLite found.
+    static func integrity(_ path: String) async throws -> String? {
+        try await blocking {
+            let queue = try DatabaseQueue(path: path)
+            defer { try? queue.close() }
+            return try queue.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") }
+        }
+    }
+
     static func take(_ path: String) async throws -> [String: [String]] {
         try await blocking {
             let queue = try DatabaseQueue(path: path)

@@ -82,12 +82,7 @@ extension EndToEnd {
                 }
                 #expect(Set(committed).count == committed.count, "a committed chunk was fetched again: \(committed)")
                 #expect(!committed.isEmpty)
-                let state = try await blocking {
-                    let queue = try DatabaseQueue(path: p.root + "/.flow/state.db")
-                    defer { try? queue.close() }
-                    return try queue.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") }
-                }
-                #expect(state == "ok")
+                #expect(try await MarketSnapshot.integrity(p.root + "/.flow/state.db") == "ok")
             }
             FileHandle.standardError.write(Data("random kills: \(kills) kill -9s survived in \(cycles) cycles\n".utf8))
         }
@@ -145,12 +140,7 @@ extension EndToEnd.FaultEndToEndTests {
         #expect(full.status != 0)
         #expect(full.stdout.contains("no space left") || full.stderr.contains("no space left"), "\(full.stdout)\(full.stderr)")
         for db in ["data/market.db", ".flow/state.db"] {
-            let check = try await blocking {
-                let queue = try DatabaseQueue(path: disk.path + "/" + db)
-                defer { try? queue.close() }
-                return try queue.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") }
-            }
-            #expect(check == "ok", "\(db)")
+            #expect(try await MarketSnapshot.integrity(disk.path + "/" + db) == "ok", "\(db)")
         }
         #expect(disk.grow(megabytes: 64))
         let resumed = try await FlowBinary.run(["run", "daily-update"], in: disk.path, environment: env)
