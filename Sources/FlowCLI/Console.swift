@@ -9,7 +9,7 @@ import Glibc
 /// Writes progress and results to stdout, diagnostics to stderr. Colour only on a terminal without NO_COLOR.
 final class Console: Sendable {
     let useColor: Bool
-    private let state = Mutex<(done: Int, total: Int, counts: [TaskStatus: Int], width: Int)>((0, 0, [:], 12))
+    private let state = Mutex<(done: Int, total: Int, width: Int)>((0, 0, 12))
 
     init() {
         let env = ProcessInfo.processInfo.environment
@@ -49,10 +49,8 @@ final class Console: Sendable {
     }
 
     func begin(total: Int, width: Int) {
-        state.withLock { $0 = (0, total, [:], min(max(width, 8), 32)) }
+        state.withLock { $0 = (0, total, min(max(width, 8), 32)) }
     }
-
-    var counts: [TaskStatus: Int] { state.withLock { $0.counts } }
 
     /// Renders one engine event as a progress line.
     func handle(_ event: EngineEvent) {
@@ -70,19 +68,15 @@ final class Console: Sendable {
                 return "\(counter()) \(paint("retry", "33"))    \(pad(id))  attempt \(attempt) failed: \(error); retrying in \(DurationFormat.format(delay))"
             case .taskFinished(let id, let status, _, let duration, let error):
                 s.done += 1
-                s.counts[status, default: 0] += 1
                 let word = status == .succeeded ? paint("ok", "32") + "       " : paint(status) + String(repeating: " ", count: max(1, 9 - status.rawValue.count))
                 return "\(counter()) \(word)\(pad(id))  \(DurationFormat.format(duration))" + (error.map { "  \($0)" } ?? "")
             case .taskReused(let id):
                 s.done += 1
-                s.counts[.reused, default: 0] += 1
                 return "\(counter()) \(paint("reused", "32"))   \(pad(id))  succeeded earlier in this run"
             case .taskSkipped(let id, let reason):
                 s.done += 1
-                s.counts[.skipped, default: 0] += 1
                 return "\(counter()) \(paint("skipped", "2"))  \(pad(id))  \(reason)"
             case .taskNotStarted(let id, let reason):
-                s.counts[.pending, default: 0] += 1
                 return "\(counter()) \(paint("pending", "2"))  \(pad(id))  \(reason)"
             }
         }

@@ -13,7 +13,6 @@ final class SignalForwarder: @unchecked Sendable {
     private var sources: [DispatchSourceSignal] = []
     private var received = 0
     private let queue = DispatchQueue(label: "flow.signals")
-    private(set) var lastSignal: Int32 = 0
 
     /// Installs the handlers: `onFirst` starts a graceful stop, the second signal kills every group and exits 130.
     func install(groups: ProcessGroups, onFirst: @escaping @Sendable (Int32) -> Void) {
@@ -23,7 +22,6 @@ final class SignalForwarder: @unchecked Sendable {
             source.setEventHandler { [weak self] in
                 guard let self else { return }
                 self.received += 1
-                self.lastSignal = signalNumber
                 if self.received == 1 {
                     Console.err("flow: received \(ProcessRunner.signalName(signalNumber)); stopping running tasks (again to kill at once)")
                     onFirst(signalNumber)
