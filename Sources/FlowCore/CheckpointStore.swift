@@ -18,19 +18,49 @@ package struct AttemptOutcome: Sendable, Hashable {
 /// The identifier of one attempt row.
 package typealias AttemptID = Int64
 
+/// One state change of a run. The engine hands several to `CheckpointStore.record` at once when they
+/// happen together (a task's end and the starts it releases), so they cost one commit, not one each.
+package enum Transition: Sendable {
+    /// The `running` attempt row (and the task's state), written before the action starts.
+    case attemptStarted(run: RunID, task: TaskID, attempt: Int, fingerprint: String, logPath: String, at: Date)
+    /// The end of an attempt with the task's outputs and state.
+    case attemptFinished(attempt: AttemptID, run: RunID, task: TaskID, outcome: AttemptOutcome,
+                         outputs: [String: String], isFinal: Bool, at: Date)
+    /// A task that ends without an attempt: skipped, or left pending.
+    case taskSettled(run: RunID, task: TaskID, status: TaskStatus, reason: String?, at: Date)
+}
+
 /// The engine's view of the state database: every transition is written before the engine moves on.
 package protocol CheckpointStore: Sendable {
-    /// Writes the `running` attempt row (and the task's state) before the action starts.
-    func attemptStarted(run: RunID, task: TaskID, attempt: Int, fingerprint: String, logPath: String,
-                        at date: Date) throws -> AttemptID
-    /// Records the process group of a running attempt, so a later runner can kill orphans.
+    /// Writes `transitions` in order in one transaction: all of them or none. Returns the new attempts' IDs,
+    /// one per `.attemptStarted`, in order.
+    func record(_ transitions: [Transition]) throws -> [AttemptID]
+    /// Records the process group of a running attempt, so a later runner can kill orphans. A store may
+    /// write it with its next transaction or shortly after: until then, a dead runner's processes are still
+    /// found by their `FLOW_RUN_ID` environment tag.
     func processStarted(attempt: AttemptID, pid: Int32) throws
-    /// Ends an attempt and, in the same transaction, records the task's outputs and state.
-    func attemptFinished(attempt: AttemptID, run: RunID, task: TaskID, outcome: AttemptOutcome,
-                         outputs: [String: String], isFinal: Bool, at date: Date) throws
-    /// Records a task that ends without an attempt: skipped, reused, or left pending.
-    func taskSettled(run: RunID, task: TaskID, status: TaskStatus, reason: String?, at date: Date) throws
     /// Commits in-task checkpoint values (upserts by key).
     func saveCheckpoint(run: RunID, task: TaskID, values: [String: String], at date: Date) throws
     func checkpoint(run: RunID, task: TaskID) throws -> [String: String]
+}
+
+extension CheckpointStore {
+    /// Records one attempt's start on its own.
+    package func attemptStarted(run: RunID, task: TaskID, attempt: Int, fingerprint: String, logPath: String,
+                                at date: Date) throws -> AttemptID {
+        let ids = try record([.attemptStarted(run: run, task: task, attempt: attempt, fingerprint: fingerprint,
+                                              logPath: logPath, at: date)])
+        guard let id = ids.first else { throw TaskFailure("the store returned no attempt id") }
+        return id
+    }
+
+    package func attemptFinished(attempt: AttemptID, run: RunID, task: TaskID, outcome: AttemptOutcome,
+                                 outputs: [String: String], isFinal: Bool, at date: Date) throws {
+        _ = try record([.attemptFinished(attempt: attempt, run: run, task: task, outcome: outcome, outputs: outputs,
+                                         isFinal: isFinal, at: date)])
+    }
+
+    package func taskSettled(run: RunID, task: TaskID, status: TaskStatus, reason: String?, at date: Date) throws {
+        _ = try record([.taskSettled(run: run, task: task, status: status, reason: reason, at: date)])
+    }
 }

@@ -7,51 +7,45 @@ extension Engine {
         case timedOut
     }
 
-    /// Runs every attempt of one task: records each, retries with backoff, enforces the timeout.
-    func execute(_ task: TaskSpec, index: Int, runID: RunID, scope: EvaluationScope,
-                 workflow: Workflow, previousAttempts: Int) async -> Completion {
-        guard let action = registry[task.uses] else {
-            return Completion(index: index, status: .failed, outputs: [:], storeError: nil)
-        }
+    /// Runs every attempt of one task, from `first` (already committed): retries with backoff, enforces the
+    /// timeout. A retry's end and next start are committed here; the last attempt's end goes back to the run
+    /// loop in the completion, to be committed with the starts it releases.
+    func execute(_ task: TaskSpec, action: any Action, index: Int, runID: RunID, scope: EvaluationScope,
+                 workflow: Workflow, first: StartedAttempt) async -> Completion {
         var env: [String: String] = options.taskEnvironment
         for (name, value) in workflow.env { env[name] = value.render(in: scope) }
         for (name, value) in task.env { env[name] = value.render(in: scope) }
         var inputs: [String: String] = [:]
         for (name, value) in task.with { inputs[name] = value.render(in: scope) }
         let directory = Engine.resolve(task.workingDirectory?.render(in: scope), in: options.projectDirectory)
-        let fingerprint = Fingerprint.of(task, workflowEnv: workflow.env, actionVersion: action.version, scope: scope)
         let maxAttempts = task.retry.retries + 1
         var attempt = 1
-        let logFolder = "\(options.logDirectory)/\(runID)"
+        var current = first
         while true {
-            // Attempt numbers continue across resumes, so earlier attempts' logs are kept.
-            let number = previousAttempts + attempt
-            let logPath = "\(logFolder)/\(task.id).\(number).log"
+            let number = current.number
+            let attemptID = current.id
             let scratch = "\(options.scratchDirectory)/\(runID)/\(task.id).\(number)"
-            let attemptID: AttemptID
-            let checkpoint: [String: String]
-            let log: TaskLog
-            do {
-                attemptID = try store.attemptStarted(run: runID, task: task.id, attempt: number, fingerprint: fingerprint,
-                                                     logPath: logPath, at: Date())
-                // A task that never ran in this run has no checkpoint: skip the read.
-                checkpoint = number == 1 ? [:] : try store.checkpoint(run: runID, task: task.id)
-                log = try TaskLog(path: logPath)
-            } catch {
-                return Completion(index: index, status: .failed, outputs: [:], storeError: "cannot record the start of '\(task.id)': \(error)")
-            }
-            CrashPoint.hit("after-attempt-row")
-            events(.taskStarted(task.id, attempt: number))
             let started = ContinuousClock.now
-            let store = self.store
-            let context = TaskContext(
-                runID: runID, task: task.id, attempt: number, inputs: inputs, env: env, workingDirectory: directory,
-                scratchDirectory: scratch, log: log, checkpoint: checkpoint,
-                saveCheckpoint: { values in try store.saveCheckpoint(run: runID, task: task.id, values: values, at: Date()) },
-                processStarted: { pid in try? store.processStarted(attempt: attemptID, pid: pid) },
-                now: options.now, gracePeriod: options.gracePeriod)
-
-            let result = await runAttempt(action, context: context, timeout: task.timeout)
+            let result: AttemptResult
+            let log: TaskLog?
+            do {
+                // A task that never ran in this run has no checkpoint: skip the read.
+                let checkpoint = number == 1 ? [:] : try store.checkpoint(run: runID, task: task.id)
+                let opened = try TaskLog(path: current.logPath)
+                log = opened
+                let store = self.store
+                let context = TaskContext(
+                    runID: runID, task: task.id, attempt: number, inputs: inputs, env: env, workingDirectory: directory,
+                    scratchDirectory: scratch, log: opened, checkpoint: checkpoint,
+                    saveCheckpoint: { values in try store.saveCheckpoint(run: runID, task: task.id, values: values, at: Date()) },
+                    processStarted: { pid in try? store.processStarted(attempt: attemptID, pid: pid) },
+                    now: options.now, gracePeriod: options.gracePeriod)
+                result = await runAttempt(action, context: context, timeout: task.timeout)
+            } catch {
+                // The attempt row is committed: end it rather than leave it `running`.
+                log = nil
+                result = .finished(.failure(TaskFailure("cannot start: \(error)", retryable: false)))
+            }
             let elapsed = ContinuousClock.now - started
             let interrupted = Task.isCancelled
 
@@ -74,19 +68,21 @@ extension Engine {
                 retryable = true
             }
             let willRetry = retryable && attempt < maxAttempts && !interrupted
-            if let message = outcome.error { log.write("flow: attempt \(number) of '\(task.id)': \(message)") }
-            log.close()
-            do {
-                try store.attemptFinished(attempt: attemptID, run: runID, task: task.id, outcome: outcome, outputs: outputs,
-                                          isFinal: !willRetry, at: Date())
-            } catch {
-                events(.taskFinished(task.id, status: outcome.status == .succeeded ? .failed : outcome.status, attempt: number,
-                                     duration: elapsed, error: "\(outcome.error ?? "finished") — and flow could not record it"))
-                return Completion(index: index, status: .failed, outputs: [:], storeError: "cannot record the end of '\(task.id)': \(error)")
-            }
+            if let message = outcome.error { log?.write("flow: attempt \(number) of '\(task.id)': \(message)") }
+            log?.close()
+            let finish = Transition.attemptFinished(attempt: attemptID, run: runID, task: task.id, outcome: outcome,
+                                                    outputs: outputs, isFinal: !willRetry, at: Date())
             guard willRetry else {
-                events(.taskFinished(task.id, status: outcome.status, attempt: number, duration: elapsed, error: outcome.error))
-                return Completion(index: index, status: outcome.status, outputs: outputs, storeError: nil)
+                return Completion(index: index, status: outcome.status, outputs: outputs, storeError: nil, finish: finish,
+                                  finished: .taskFinished(task.id, status: outcome.status, attempt: number, duration: elapsed,
+                                                          error: outcome.error))
+            }
+            do {
+                _ = try store.record([finish])
+            } catch {
+                events(.taskFinished(task.id, status: .failed, attempt: number, duration: elapsed,
+                                     error: "\(outcome.error ?? "finished") — and flow could not record it"))
+                return Completion(index: index, status: .failed, outputs: [:], storeError: "cannot record the end of '\(task.id)': \(error)")
             }
             let delay = task.retry.delay(beforeAttempt: attempt + 1, jitter: options.jitter())
             events(.taskRetrying(task.id, attempt: number, delay: delay, error: outcome.error ?? "failed"))
@@ -99,6 +95,17 @@ extension Engine {
                 return Completion(index: index, status: .interrupted, outputs: [:], storeError: nil)
             }
             attempt += 1
+            let next = number + 1
+            let logPath = "\(options.logDirectory)/\(runID)/\(task.id).\(next).log"
+            do {
+                let id = try store.attemptStarted(run: runID, task: task.id, attempt: next, fingerprint: current.fingerprint,
+                                                  logPath: logPath, at: Date())
+                current = StartedAttempt(id: id, number: next, logPath: logPath, fingerprint: current.fingerprint)
+            } catch {
+                return Completion(index: index, status: .failed, outputs: [:], storeError: "cannot record the start of '\(task.id)': \(error)")
+            }
+            CrashPoint.hit("after-attempt-row")
+            events(.taskStarted(task.id, attempt: next))
         }
     }
 

@@ -18,11 +18,23 @@ package struct Engine: Sendable {
         self.events = events
     }
 
+    /// An attempt whose `running` row is committed, handed to the task that runs it.
+    struct StartedAttempt: Sendable {
+        var id: AttemptID
+        var number: Int
+        var logPath: String
+        var fingerprint: String
+    }
+
     struct Completion: Sendable {
         var index: Int
         var status: TaskStatus
         var outputs: [String: String]
         var storeError: String?
+        /// The last attempt's end. The run loop commits it together with the starts it releases.
+        var finish: Transition? = nil
+        /// Reported once `finish` is committed.
+        var finished: EngineEvent? = nil
     }
 
     /// Executes `plan` as run `runID`. Cancelling the calling task interrupts the run: nothing new starts,
@@ -45,17 +57,46 @@ package struct Engine: Sendable {
         var internalError: String?
         var failed = false
         let maxParallel = min(options.maxParallel, max(1, count))
+        let logFolder = "\(options.logDirectory)/\(runID)"
         // Created once here rather than per attempt: a folder per task costs more than the task's own spawn.
-        for folder in ["\(options.logDirectory)/\(runID)", "\(options.scratchDirectory)/\(runID)"] {
+        for folder in [logFolder, "\(options.scratchDirectory)/\(runID)"] {
             try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
+        // Transitions decided but not yet committed, and the events that report them once they are.
+        var pending: [Transition] = []
+        var pendingEvents: [EngineEvent] = []
 
         func settle(_ index: Int, _ status: TaskStatus, reason: String?) {
             statuses[index] = status
+            pending.append(.taskSettled(run: runID, task: workflow.tasks[index].id, status: status, reason: reason, at: Date()))
+        }
+
+        /// Commits everything pending in one transaction, then reports it. Returns the new attempts' IDs.
+        func commit() -> [AttemptID]? {
+            guard !pending.isEmpty else {
+                pendingEvents.forEach(events)
+                pendingEvents.removeAll()
+                return []
+            }
+            defer {
+                pending.removeAll()
+                pendingEvents.removeAll()
+            }
             do {
-                try store.taskSettled(run: runID, task: workflow.tasks[index].id, status: status, reason: reason, at: Date())
+                let ids = try store.record(pending)
+                pendingEvents.forEach(events)
+                return ids
             } catch {
-                internalError = internalError ?? "cannot record task state: \(error)"
+                internalError = internalError ?? "cannot record \(Engine.describe(pending)): \(error)"
+                for event in pendingEvents {
+                    if case .taskFinished(let id, let status, let attempt, let duration, let message) = event {
+                        events(.taskFinished(id, status: status == .succeeded ? .failed : status, attempt: attempt,
+                                             duration: duration, error: "\(message ?? "finished") — and flow could not record it"))
+                    } else {
+                        events(event)
+                    }
+                }
+                return nil
             }
         }
 
@@ -65,7 +106,7 @@ package struct Engine: Sendable {
             for d in graph.downstream(of: index).sorted() where statuses[d] == .pending {
                 let reason = "upstream '\(id)' failed"
                 settle(d, .skipped, reason: reason)
-                events(.taskSkipped(workflow.tasks[d].id, reason: reason))
+                pendingEvents.append(.taskSkipped(workflow.tasks[d].id, reason: reason))
             }
         }
 
@@ -80,20 +121,24 @@ package struct Engine: Sendable {
         await withTaskGroup(of: Completion.self) { group in
             var running = 0
 
+            /// Starts what is ready, up to the bound. The starts are committed with whatever else is pending (the
+            /// end of the task that released them), so a task's end and its dependents' starts cost one commit.
             func launch() {
-                while running < maxParallel, stopReason == nil, internalError == nil, !Task.isCancelled, let r = ready.pop() {
+                var starting: [(index: Int, action: any Action, started: StartedAttempt)] = []
+                while running + starting.count < maxParallel, stopReason == nil, internalError == nil, !Task.isCancelled,
+                      let r = ready.pop() {
                     let index = byRank[r]
                     let task = workflow.tasks[index]
                     let decision = plan.decisions[index]
                     switch decision.kind {
                     case .reuse:
                         statuses[index] = .succeeded
-                        events(.taskReused(task.id))
+                        pendingEvents.append(.taskReused(task.id))
                         release(index)
                         continue
                     case .skip:
                         settle(index, .skipped, reason: decision.reason)
-                        events(.taskSkipped(task.id, reason: decision.reason))
+                        pendingEvents.append(.taskSkipped(task.id, reason: decision.reason))
                         release(index)
                         continue
                     case .run:
@@ -102,17 +147,45 @@ package struct Engine: Sendable {
                     if let condition = task.condition, !condition.evaluate(in: scope).isTruthy {
                         let reason = "condition is false: \(condition)"
                         settle(index, .skipped, reason: reason)
-                        events(.taskSkipped(task.id, reason: reason))
+                        pendingEvents.append(.taskSkipped(task.id, reason: reason))
                         release(index)
                         continue
                     }
+                    guard let action = registry[task.uses] else {
+                        // Validation rejects unknown actions; this guards a registry that changed under it.
+                        settle(index, .failed, reason: "no action named '\(task.uses)'")
+                        failed = true
+                        skipDownstream(of: index)
+                        if !options.keepGoing { stopReason = stopReason ?? "the run stopped after '\(task.id)' failed" }
+                        continue
+                    }
                     statuses[index] = .running
+                    // Attempt numbers continue across resumes, so earlier attempts' logs are kept.
+                    let number = plan.previousAttempts[index] + 1
+                    let fingerprint = Fingerprint.of(task, workflowEnv: workflow.env, actionVersion: action.version, scope: scope)
+                    let logPath = "\(logFolder)/\(task.id).\(number).log"
+                    pending.append(.attemptStarted(run: runID, task: task.id, attempt: number, fingerprint: fingerprint,
+                                                   logPath: logPath, at: Date()))
+                    starting.append((index, action, StartedAttempt(id: 0, number: number, logPath: logPath, fingerprint: fingerprint)))
+                }
+                guard let ids = commit() else {
+                    for s in starting { statuses[s.index] = .pending }
+                    return
+                }
+                guard !starting.isEmpty else { return }
+                CrashPoint.hit("after-attempt-row")
+                for (s, id) in zip(starting, ids) {
+                    let task = workflow.tasks[s.index]
+                    var started = s.started
+                    started.id = id
+                    events(.taskStarted(task.id, attempt: started.number))
                     running += 1
                     let taskScope = scope
-                    let previous = plan.previousAttempts[index]
+                    let index = s.index
+                    let action = s.action
                     group.addTask {
-                        await self.execute(task, index: index, runID: runID, scope: taskScope, workflow: workflow,
-                                           previousAttempts: previous)
+                        await self.execute(task, action: action, index: index, runID: runID, scope: taskScope,
+                                           workflow: workflow, first: started)
                     }
                 }
             }
@@ -124,6 +197,8 @@ package struct Engine: Sendable {
                 let task = workflow.tasks[index]
                 statuses[index] = completion.status
                 if let error = completion.storeError { internalError = internalError ?? error }
+                if let finish = completion.finish { pending.append(finish) }
+                if let finished = completion.finished { pendingEvents.append(finished) }
                 switch completion.status {
                 case .succeeded:
                     scope.outputs[task.id] = completion.outputs
@@ -150,13 +225,27 @@ package struct Engine: Sendable {
                 : internalError != nil ? "not started: flow could not record state"
                 : stopReason.map { "not started: \($0)" } ?? "not started"
             settle(index, .pending, reason: reason)
-            events(.taskNotStarted(workflow.tasks[index].id, reason: reason))
+            pendingEvents.append(.taskNotStarted(workflow.tasks[index].id, reason: reason))
         }
+        _ = commit()
         try? FileManager.default.removeItem(atPath: "\(options.scratchDirectory)/\(runID)")
         var byID: [TaskID: TaskStatus] = [:]
         for (i, task) in workflow.tasks.enumerated() { byID[task.id] = statuses[i] }
         let status: RunStatus = interrupted ? .interrupted
             : (failed || internalError != nil || statuses.contains(.pending)) ? .failed : .succeeded
         return RunOutcome(status: status, statuses: byID, internalError: internalError)
+    }
+
+    /// What a batch of transitions records, for an error message: "the end of 'a' and the start of 'b'".
+    static func describe(_ transitions: [Transition]) -> String {
+        let parts = transitions.map { transition -> String in
+            switch transition {
+            case .attemptStarted(_, let task, _, _, _, _): return "the start of '\(task)'"
+            case .attemptFinished(_, _, let task, _, _, _, _): return "the end of '\(task)'"
+            case .taskSettled(_, let task, let status, _, _): return "'\(task)' as \(status.rawValue)"
+            }
+        }
+        let shown = parts.prefix(3).joined(separator: ", ")
+        return parts.count > 3 ? "\(shown) and \(parts.count - 3) more" : shown
     }
 }

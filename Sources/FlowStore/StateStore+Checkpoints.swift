@@ -3,71 +3,101 @@ import Foundation
 import GRDB
 
 extension StateStore: CheckpointStore {
-    package func attemptStarted(run: RunID, task: TaskID, attempt: Int, fingerprint: String, logPath: String,
-                                at date: Date) throws -> AttemptID {
-        try write { db in
-            let now = date.timeIntervalSince1970
-            let previous = try String.fetchOne(db, sql: "SELECT fingerprint FROM task_states WHERE run_id = ? AND task = ?",
-                                               arguments: [run, task.rawValue])
-            if let previous, previous != fingerprint {
-                // In-task progress belongs to the work the fingerprint names; new work starts from scratch.
-                try db.execute(sql: "DELETE FROM checkpoints WHERE run_id = ? AND task = ?", arguments: [run, task.rawValue])
+    package func record(_ transitions: [Transition]) throws -> [AttemptID] {
+        guard !transitions.isEmpty else { return [] }
+        return try write { db in
+            var ids: [AttemptID] = []
+            for transition in transitions {
+                switch transition {
+                case let .attemptStarted(run, task, attempt, fingerprint, logPath, date):
+                    ids.append(try Self.insertAttempt(db, run: run, task: task, attempt: attempt, fingerprint: fingerprint,
+                                                      logPath: logPath, at: date))
+                case let .attemptFinished(attempt, run, task, outcome, outputs, isFinal, date):
+                    try Self.finishAttempt(db, attempt: attempt, run: run, task: task, outcome: outcome, outputs: outputs,
+                                           isFinal: isFinal, at: date)
+                case let .taskSettled(run, task, status, reason, date):
+                    try Self.settleTask(db, run: run, task: task, status: status, reason: reason, at: date)
+                }
             }
-            try db.execute(sql: """
-                INSERT INTO attempts(run_id, task, attempt, status, fingerprint, started_at, log_path)
-                VALUES (?, ?, ?, 'running', ?, ?, ?)
-                """, arguments: [run, task.rawValue, attempt, fingerprint, now, logPath])
-            let id = db.lastInsertedRowID
-            try db.execute(sql: """
-                INSERT INTO task_states(run_id, task, status, fingerprint, attempts, reason, started_at, finished_at)
-                VALUES (?, ?, 'running', ?, 1, NULL, ?, NULL)
-                ON CONFLICT(run_id, task) DO UPDATE SET status = 'running', fingerprint = excluded.fingerprint,
-                    attempts = attempts + 1, reason = NULL, started_at = excluded.started_at, finished_at = NULL
-                """, arguments: [run, task.rawValue, fingerprint, now])
-            return id
+            return ids
         }
     }
 
+    /// Queued and written with the next transaction, or by itself after `pidWriteDelay` if none comes:
+    /// a short task's pid then costs no commit of its own.
     package func processStarted(attempt: AttemptID, pid: Int32) throws {
-        try write { db in
-            try db.execute(sql: "UPDATE attempts SET pid = ? WHERE id = ?", arguments: [Int64(pid), attempt])
+        pendingPIDs.withLock { $0.append((attempt, pid)) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + StateStore.pidWriteDelay) { [weak self] in
+            guard let self, self.pendingPIDs.withLock({ !$0.isEmpty }) else { return }
+            _ = try? self.write { _ in }
         }
     }
 
-    package func attemptFinished(attempt: AttemptID, run: RunID, task: TaskID, outcome: AttemptOutcome,
-                                 outputs: [String: String], isFinal: Bool, at date: Date) throws {
-        try write { db in
-            let now = date.timeIntervalSince1970
-            try db.execute(sql: """
-                UPDATE attempts SET status = ?, finished_at = ?, exit_code = ?, signal = ?, error = ? WHERE id = ?
-                """, arguments: [outcome.status.rawValue, now, outcome.exitCode.map { Int64($0) }, outcome.signal.map { Int64($0) },
-                                 outcome.error, attempt])
-            // Outputs are replaced whole, so a re-run never leaves a stale key behind.
-            try db.execute(sql: "DELETE FROM outputs WHERE run_id = ? AND task = ?", arguments: [run, task.rawValue])
-            if outcome.status == .succeeded || outcome.status == .failed {
-                let insert = try db.cachedStatement(sql: "INSERT INTO outputs(run_id, task, key, value) VALUES (?, ?, ?, ?)")
-                for (key, value) in outputs { try insert.execute(arguments: [run, task.rawValue, key, value]) }
-            }
-            // A retry is coming: the task stays `running` between attempts.
-            let state = isFinal ? outcome.status.rawValue : TaskStatus.running.rawValue
-            try db.execute(sql: "UPDATE task_states SET status = ?, finished_at = ?, reason = ? WHERE run_id = ? AND task = ?",
-                           arguments: [state, isFinal ? now : nil, outcome.error, run, task.rawValue])
-        }
+    /// Called inside every write transaction before its own statements.
+    static func writePendingPIDs(_ db: Database, _ pids: [(AttemptID, Int32)]) throws {
+        guard !pids.isEmpty else { return }
+        let update = try db.cachedStatement(sql: "UPDATE attempts SET pid = ? WHERE id = ?")
+        for (attempt, pid) in pids { try update.execute(arguments: [Int64(pid), attempt]) }
     }
 
-    package func taskSettled(run: RunID, task: TaskID, status: TaskStatus, reason: String?, at date: Date) throws {
-        try write { db in
-            let now = date.timeIntervalSince1970
-            if status == .skipped {
-                try db.execute(sql: "DELETE FROM outputs WHERE run_id = ? AND task = ?", arguments: [run, task.rawValue])
+    private static func insertAttempt(_ db: Database, run: RunID, task: TaskID, attempt: Int, fingerprint: String,
+                                      logPath: String, at date: Date) throws -> AttemptID {
+        let now = date.timeIntervalSince1970
+        if attempt > 1 {
+            // In-task progress belongs to the work the fingerprint names; new work starts from scratch.
+            // (A first attempt has no progress to clear.)
+            let previous = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT fingerprint FROM task_states WHERE run_id = ? AND task = ?"),
+                arguments: [run, task.rawValue])
+            if let previous, previous != fingerprint {
+                try db.cachedStatement(sql: "DELETE FROM checkpoints WHERE run_id = ? AND task = ?")
+                    .execute(arguments: [run, task.rawValue])
             }
-            let finished: Double? = status.isTerminal ? now : nil
-            try db.execute(sql: """
-                INSERT INTO task_states(run_id, task, status, attempts, reason, finished_at) VALUES (?, ?, ?, 0, ?, ?)
-                ON CONFLICT(run_id, task) DO UPDATE SET status = excluded.status, reason = excluded.reason,
-                    finished_at = excluded.finished_at
-                """, arguments: [run, task.rawValue, status.rawValue, reason, finished])
         }
+        try db.cachedStatement(sql: """
+            INSERT INTO attempts(run_id, task, attempt, status, fingerprint, started_at, log_path)
+            VALUES (?, ?, ?, 'running', ?, ?, ?)
+            """).execute(arguments: [run, task.rawValue, attempt, fingerprint, now, logPath])
+        let id = db.lastInsertedRowID
+        try db.cachedStatement(sql: """
+            INSERT INTO task_states(run_id, task, status, fingerprint, attempts, reason, started_at, finished_at)
+            VALUES (?, ?, 'running', ?, 1, NULL, ?, NULL)
+            ON CONFLICT(run_id, task) DO UPDATE SET status = 'running', fingerprint = excluded.fingerprint,
+                attempts = attempts + 1, reason = NULL, started_at = excluded.started_at, finished_at = NULL
+            """).execute(arguments: [run, task.rawValue, fingerprint, now])
+        return id
+    }
+
+    private static func finishAttempt(_ db: Database, attempt: AttemptID, run: RunID, task: TaskID, outcome: AttemptOutcome,
+                                      outputs: [String: String], isFinal: Bool, at date: Date) throws {
+        let now = date.timeIntervalSince1970
+        try db.cachedStatement(sql: """
+            UPDATE attempts SET status = ?, finished_at = ?, exit_code = ?, signal = ?, error = ? WHERE id = ?
+            """).execute(arguments: [outcome.status.rawValue, now, outcome.exitCode.map { Int64($0) },
+                                     outcome.signal.map { Int64($0) }, outcome.error, attempt])
+        // Outputs are replaced whole, so a re-run never leaves a stale key behind.
+        try db.cachedStatement(sql: "DELETE FROM outputs WHERE run_id = ? AND task = ?").execute(arguments: [run, task.rawValue])
+        if outcome.status == .succeeded || outcome.status == .failed {
+            let insert = try db.cachedStatement(sql: "INSERT INTO outputs(run_id, task, key, value) VALUES (?, ?, ?, ?)")
+            for (key, value) in outputs { try insert.execute(arguments: [run, task.rawValue, key, value]) }
+        }
+        // A retry is coming: the task stays `running` between attempts.
+        let state = isFinal ? outcome.status.rawValue : TaskStatus.running.rawValue
+        try db.cachedStatement(sql: "UPDATE task_states SET status = ?, finished_at = ?, reason = ? WHERE run_id = ? AND task = ?")
+            .execute(arguments: [state, isFinal ? now : nil, outcome.error, run, task.rawValue])
+    }
+
+    private static func settleTask(_ db: Database, run: RunID, task: TaskID, status: TaskStatus, reason: String?,
+                                   at date: Date) throws {
+        if status == .skipped {
+            try db.cachedStatement(sql: "DELETE FROM outputs WHERE run_id = ? AND task = ?").execute(arguments: [run, task.rawValue])
+        }
+        let finished: Double? = status.isTerminal ? date.timeIntervalSince1970 : nil
+        try db.cachedStatement(sql: """
+            INSERT INTO task_states(run_id, task, status, attempts, reason, finished_at) VALUES (?, ?, ?, 0, ?, ?)
+            ON CONFLICT(run_id, task) DO UPDATE SET status = excluded.status, reason = excluded.reason,
+                finished_at = excluded.finished_at
+            """).execute(arguments: [run, task.rawValue, status.rawValue, reason, finished])
     }
 
     package func saveCheckpoint(run: RunID, task: TaskID, values: [String: String], at date: Date) throws {

@@ -1,6 +1,7 @@
 import FlowCore
 import Foundation
 import GRDB
+import Synchronization
 
 /// Why the state database could not be used, in words a user can act on.
 package enum StoreError: Error, CustomStringConvertible, Sendable {
@@ -46,6 +47,10 @@ package enum StoreError: Error, CustomStringConvertible, Sendable {
 package final class StateStore: Sendable {
     package let path: String
     let queue: DatabaseQueue
+    /// Process groups reported by `processStarted`, not yet written.
+    let pendingPIDs = Mutex<[(AttemptID, Int32)]>([])
+    /// How long a reported pid may wait for another transaction to carry it.
+    static let pidWriteDelay: DispatchTimeInterval = .milliseconds(50)
 
     /// Opens (creating and migrating) the state database at `path`.
     package init(path: String) throws(StoreError) {
@@ -69,14 +74,22 @@ package final class StateStore: Sendable {
         }
     }
 
-    /// Runs `body` in one `BEGIN IMMEDIATE` transaction.
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction, after writing any pids still waiting.
     func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
             return try queue.writeWithoutTransaction { db in
                 var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
+                // Taken inside the queue, so a pid is written by exactly one transaction; put back if it fails.
+                let pids = pendingPIDs.withLock { queued in defer { queued.removeAll() }; return queued }
+                do {
+                    try db.inTransaction(.immediate) {
+                        try Self.writePendingPIDs(db, pids)
+                        result = try body(db)
+                        return .commit
+                    }
+                } catch {
+                    pendingPIDs.withLock { $0.insert(contentsOf: pids, at: 0) }
+                    throw error
                 }
                 guard let result else { throw StoreError.failed("transaction produced no result") }
                 return result

@@ -353,7 +353,24 @@ struct EngineTests {
         let wf = try workflow(Self.independent(4, sleep: 0))
         let outcome = await run(wf, store: MemoryStore(failStartsAfter: 1), maxParallel: 1)
         #expect(outcome.status == .failed)
-        #expect(outcome.internalError?.contains("cannot record the start") == true)
+        // The failed batch held t0's end and t1's start: neither was committed, and t1 never ran.
+        #expect(outcome.internalError?.hasPrefix("cannot record the end of 't0', the start of 't1': ") == true)
         #expect(action.record.withLock { $0.started }.count == 1)
+    }
+
+    @Test("a task's end and the starts it releases are committed together: one transaction per task in a chain")
+    func groupCommit() async throws {
+        let wf = try workflow("""
+            tasks:
+              a: { uses: script }
+              b: { uses: script, needs: [a] }
+              c: { uses: script, needs: [b] }
+              d: { uses: script, needs: [a] }
+            """)
+        let store = MemoryStore()
+        let outcome = await run(wf, store: store, maxParallel: 1)
+        #expect(outcome.status == .succeeded)
+        // With one slot, a's end releases b and d but only b starts; then ready ties go in file order (c before d).
+        #expect(store.batches == [["start a"], ["end a", "start b"], ["end b", "start c"], ["end c", "start d"], ["end d"]])
     }
 }

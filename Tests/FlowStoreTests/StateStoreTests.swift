@@ -61,6 +61,42 @@ struct StateStoreTests {
         #expect(try store.checkpoint(run: run, task: task).isEmpty)
     }
 
+    @Test("a batch of transitions is one transaction: if one fails, none of them is kept")
+    func batchIsAtomic() throws {
+        let store = try StateStore(path: path)
+        let run = try store.createRun(workflow: "w", workflowPath: "/w.yaml", params: [:], overrides: [:], startedAt: "t", pid: 1)
+        let ids = try store.record([
+            .attemptStarted(run: run, task: TaskID("a"), attempt: 1, fingerprint: "f", logPath: "/a", at: Date()),
+            .attemptStarted(run: run, task: TaskID("b"), attempt: 1, fingerprint: "f", logPath: "/b", at: Date()),
+        ])
+        #expect(ids.count == 2)
+        // The end of a, then a start that breaks a foreign key (no run 999): the whole batch rolls back.
+        #expect(throws: StoreError.self) {
+            try store.record([
+                .attemptFinished(attempt: ids[0], run: run, task: TaskID("a"), outcome: AttemptOutcome(status: .succeeded),
+                                 outputs: ["k": "v"], isFinal: true, at: Date()),
+                .attemptStarted(run: 999, task: TaskID("c"), attempt: 1, fingerprint: "f", logPath: "/c", at: Date()),
+            ])
+        }
+        let states = try store.taskStates(of: run)
+        #expect(states[TaskID("a")]?.status == .running)
+        #expect(states[TaskID("a")]?.outputs.isEmpty == true)
+        #expect(try store.attempts(of: run).map(\.status) == [.running, .running])
+    }
+
+    @Test("a reported pid is committed without waiting for another transition")
+    func pidWrittenSoon() throws {
+        let store = try StateStore(path: path)
+        let run = try store.createRun(workflow: "w", workflowPath: "/w.yaml", params: [:], overrides: [:], startedAt: "t", pid: 1)
+        let a = try store.attemptStarted(run: run, task: TaskID("a"), attempt: 1, fingerprint: "f", logPath: "/l", at: Date())
+        try store.processStarted(attempt: a, pid: 4343)
+        // Read through a second connection: only a commit makes it visible there.
+        let reader = try StateStore(path: path)
+        let deadline = Date().addingTimeInterval(5)
+        while try reader.attempts(of: run).first?.pid == nil, Date() < deadline { usleep(5_000) }
+        #expect(try reader.attempts(of: run).first?.pid == 4343)
+    }
+
     @Test("marking a dead run interrupted returns the process groups of its running attempts")
     func markInterrupted() throws {
         let store = try StateStore(path: path)

@@ -19,6 +19,8 @@ package final class MemoryStore: CheckpointStore {
         var outputs: [TaskID: [String: String]] = [:]
         var checkpoints: [TaskID: [String: String]] = [:]
         var failStartsAfter: Int?
+        var transactions = 0
+        var batches: [[String]] = []
     }
 
     private let state = Mutex(State())
@@ -31,32 +33,45 @@ package final class MemoryStore: CheckpointStore {
     package func settled(_ task: TaskID) -> (TaskStatus, String?)? { state.withLock { $0.settled[task] } }
     package func outputs(_ task: TaskID) -> [String: String]? { state.withLock { $0.outputs[task] } }
 
-    package func attemptStarted(run: RunID, task: TaskID, attempt: Int, fingerprint: String, logPath: String, at date: Date) throws -> AttemptID {
+    /// How many `record` calls (transactions) the engine made.
+    package var transactions: Int { state.withLock { $0.transactions } }
+    /// Each transaction's transitions, in order, as "start a", "end a", "settle a".
+    package var batches: [[String]] { state.withLock { $0.batches } }
+
+    package func record(_ transitions: [Transition]) throws -> [AttemptID] {
         try state.withLock { s in
-            if let limit = s.failStartsAfter, s.attempts.count >= limit {
+            // All or nothing, like a transaction: check before changing anything.
+            let starts = transitions.filter { if case .attemptStarted = $0 { return true } else { return false } }.count
+            if let limit = s.failStartsAfter, starts > 0, s.attempts.count + starts > limit {
                 throw TaskFailure("disk I/O error (simulated)")
             }
-            let id = AttemptID(s.attempts.count + 1)
-            s.attempts.append(Attempt(id: id, task: task, attempt: attempt, fingerprint: fingerprint))
-            return id
+            s.transactions += 1
+            var ids: [AttemptID] = []
+            var names: [String] = []
+            for transition in transitions {
+                switch transition {
+                case let .attemptStarted(_, task, attempt, fingerprint, _, _):
+                    let id = AttemptID(s.attempts.count + 1)
+                    s.attempts.append(Attempt(id: id, task: task, attempt: attempt, fingerprint: fingerprint))
+                    ids.append(id)
+                    names.append("start \(task)")
+                case let .attemptFinished(attempt, _, task, outcome, outputs, isFinal, _):
+                    s.attempts[Int(attempt) - 1].outcome = outcome
+                    s.outputs[task] = outputs
+                    if isFinal { s.settled[task] = (outcome.status, outcome.error) }
+                    names.append("end \(task)")
+                case let .taskSettled(_, task, status, reason, _):
+                    s.settled[task] = (status, reason)
+                    names.append("settle \(task)")
+                }
+            }
+            s.batches.append(names)
+            return ids
         }
     }
 
     package func processStarted(attempt: AttemptID, pid: Int32) throws {
         state.withLock { $0.attempts[Int(attempt) - 1].pid = pid }
-    }
-
-    package func attemptFinished(attempt: AttemptID, run: RunID, task: TaskID, outcome: AttemptOutcome,
-                                 outputs: [String: String], isFinal: Bool, at date: Date) throws {
-        state.withLock { s in
-            s.attempts[Int(attempt) - 1].outcome = outcome
-            s.outputs[task] = outputs
-            if isFinal { s.settled[task] = (outcome.status, outcome.error) }
-        }
-    }
-
-    package func taskSettled(run: RunID, task: TaskID, status: TaskStatus, reason: String?, at date: Date) throws {
-        state.withLock { $0.settled[task] = (status, reason) }
     }
 
     package func saveCheckpoint(run: RunID, task: TaskID, values: [String: String], at date: Date) throws {

@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""flow against GNU make -j2, ninja -j2 and a bare-spawn baseline, on the same generated workloads, in one
+invocation; then validate+plan cost and the daily-update data path. Prints markdown tables.
+
+Usage (through Benchmarks/run.sh, which builds the binaries): bench.py --flow PATH --baseline PATH [--repeat N]
+    [--only engine,plan,daily-update]
+
+Per-task overhead = (runner wall - baseline wall) / tasks that ran, medians of alternating repetitions: the
+machine is shared, so only ratios measured in the same invocation mean anything.
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from measure import run_measured  # noqa: E402
+import daily_update  # noqa: E402
+
+RUNNERS = ["flow", "ninja", "make"]
+FAIL_AT = 149  # the 150th task of the resume workload fails on its first run
+FAILED_EXIT = {"flow": 1, "ninja": 1, "make": 2}
+
+
+class Workload:
+    """A DAG of shell commands; `parallel` is the runners' -j and the baseline's processes in flight."""
+
+    def __init__(self, name, tasks, parallel, baseline_parallel, resume=False):
+        self.name = name
+        self.tasks = tasks  # [(id, [needs], command)]
+        self.parallel = parallel
+        self.baseline_parallel = baseline_parallel
+        self.resume = resume
+
+    @property
+    def timed_tasks(self):
+        return len(self.tasks) - FAIL_AT if self.resume else len(self.tasks)
+
+
+def workloads():
+    chain = [(f"t{i}", [f"t{i-1}"] if i else [], "true") for i in range(200)]
+    independent = [(f"t{i}", [], "true") for i in range(1000)]
+    layers = []
+    for layer in range(10):
+        for j in range(50):
+            needs = [f"l{layer-1}-{k}" for k in range(50)] if layer else []
+            layers.append((f"l{layer}-{j}", needs, "true"))
+    # The resume workload's tasks make files, so make and ninja can tell what is already done.
+    resume = []
+    for i in range(200):
+        command = f"touch out/t{i}"
+        if i == FAIL_AT:
+            command = f"test -e out/fail.marker || {{ touch out/fail.marker; exit 1; }}; touch out/t{i}"
+        resume.append((f"t{i}", [f"t{i-1}"] if i else [], command))
+    return [
+        Workload("chain-200", chain, 2, 1),
+        Workload("independent-1000-p2", independent, 2, 2),
+        Workload("layers-10x50-p2", layers, 2, 2),
+        Workload("chain-200-resume-after-fail-at-150", resume, 2, 1, resume=True),
+        Workload("one-task", [("t0", [], "true")], 2, 1),
+    ]
+
+
+def yaml_quote(text):
+    return "'" + text.replace("'", "''") + "'"
+
+
+def write_flow(w, folder):
+    lines = [f"name: {w.name}", f"max_parallel: {w.parallel}", "tasks:"]
+    for tid, needs, command in w.tasks:
+        lines.append(f"  {tid}:")
+        if needs:
+            lines.append(f"    needs: [{', '.join(needs)}]")
+        lines.append(f"    run: {yaml_quote(command)}")
+    with open(os.path.join(folder, "workflows", f"{w.name}.yaml"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def write_ninja(w, folder):
+    lines = ["rule sh", "  command = $cmd", ""]
+    for tid, needs, command in w.tasks:
+        # Outputs live in out/ for the resume workload (real files); elsewhere they are never made, so every
+        # invocation runs every task, as flow's --fresh does.
+        target = f"out/{tid}" if w.resume else tid
+        deps = " ".join(f"out/{d}" if w.resume else d for d in needs)
+        lines.append(f"build {target}: sh {deps}".rstrip())
+        lines.append(f"  cmd = {command}")
+    with open(os.path.join(folder, f"{w.name}.ninja"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def write_make(w, folder):
+    # A SHELL spelled unlike the default turns off make's exec-without-shell shortcut, so make pays for
+    # `/bin/sh -c` like the other runners.
+    lines = ["SHELL := /bin//sh"]
+    sinks = {tid for tid, _, _ in w.tasks} - {d for _, needs, _ in w.tasks for d in needs}
+    name = (lambda t: f"out/{t}") if w.resume else (lambda t: t)
+    lines.append("all: " + " ".join(name(t) for t, _, _ in w.tasks if t in sinks))
+    if not w.resume:
+        lines.append(".PHONY: all " + " ".join(t for t, _, _ in w.tasks))
+    for tid, needs, command in w.tasks:
+        lines.append(f"{name(tid)}: {' '.join(name(d) for d in needs)}".rstrip())
+        lines.append(f"\t@{command}")
+    with open(os.path.join(folder, f"{w.name}.mk"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def reset_outputs(folder):
+    shutil.rmtree(os.path.join(folder, "out"), ignore_errors=True)
+    os.makedirs(os.path.join(folder, "out"))
+    for f in (".ninja_log", ".ninja_deps"):
+        try:
+            os.remove(os.path.join(folder, f))
+        except FileNotFoundError:
+            pass
+
+
+def command_for(runner, w, flow, fresh=True):
+    if runner == "flow":
+        return [flow, "run", w.name] + (["--fresh"] if fresh else [])
+    if runner == "ninja":
+        return ["ninja", "-f", f"{w.name}.ninja", f"-j{w.parallel}"]
+    return ["make", "-f", f"{w.name}.mk", f"-j{w.parallel}"]
+
+
+def run_once(runner, w, folder, flow, baseline, env):
+    if runner == "baseline":
+        command = "touch out/b" if w.resume else "true"
+        if w.resume:
+            reset_outputs(folder)
+        return run_measured([baseline, str(w.timed_tasks), str(w.baseline_parallel), "/bin/sh", "-c", command],
+                            folder, env)
+    if not w.resume:
+        return run_measured(command_for(runner, w, flow), folder, env)
+    # Untimed first run that fails at task 150, then the timed run that finishes the work.
+    reset_outputs(folder)
+    run_measured(command_for(runner, w, flow), folder, env, expect=FAILED_EXIT[runner])
+    measured = run_measured(command_for(runner, w, flow, fresh=False), folder, env)
+    if runner == "flow":
+        verify_resume(w, folder, flow, env)
+    return measured
+
+
+def verify_resume(w, folder, flow, env):
+    """The resumed run must not have run tasks 1-149 again."""
+    out = subprocess.run([flow, "status", w.name, "--json"], cwd=folder, env=env, capture_output=True, text=True,
+                         check=True).stdout
+    tasks = {t["id"]: t for t in json.loads(out)["tasks"]}
+    again = [t for t in (f"t{i}" for i in range(FAIL_AT)) if tasks[t]["attempts"] != 1]
+    if again or tasks[f"t{FAIL_AT}"]["attempts"] != 2 or any(t["status"] != "succeeded" for t in tasks.values()):
+        sys.exit(f"resume check failed: re-ran {again[:5]}..., t{FAIL_AT} attempts {tasks[f't{FAIL_AT}']['attempts']}")
+
+
+def engine_tables(flow, baseline, repeat, work, env):
+    os.makedirs(os.path.join(work, "workflows"), exist_ok=True)
+    print("## Per-task cost: flow vs ninja -j2 vs GNU make -j2\n")
+    print(f"Medians of {repeat} alternating repetitions. Overhead = (wall - baseline wall) / tasks run; the baseline"
+          " spawns `/bin/sh -c CMD` from a tiny C program (1 in flight for chains, 2 otherwise). CPU overhead ="
+          " (cpu - baseline cpu) / tasks, the runner's own work, steadier than wall on a shared machine.\n")
+    print("| workload | runner | tasks run | wall s | cpu s | peak MiB | overhead ms/task | cpu overhead ms/task |"
+          " overhead / ninja's |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    summary = []
+    for w in workloads():
+        write_flow(w, work)
+        write_ninja(w, work)
+        write_make(w, work)
+        results = {r: [] for r in ["baseline"] + RUNNERS}
+        for _ in range(repeat):
+            for runner in ["baseline"] + RUNNERS:
+                results[runner].append(run_once(runner, w, work, flow, baseline, env))
+        med = {r: (statistics.median(m.wall for m in ms), statistics.median(m.cpu for m in ms), max(m.peak for m in ms))
+               for r, ms in results.items()}
+        n = w.timed_tasks
+        base_wall, base_cpu, _ = med["baseline"]
+        overhead = {r: (med[r][0] - base_wall) / n * 1000 for r in RUNNERS}
+        cpu_overhead = {r: (med[r][1] - base_cpu) / n * 1000 for r in RUNNERS}
+        for runner in ["baseline"] + RUNNERS:
+            wall, cpu, peak = med[runner]
+            if runner == "baseline":
+                print(f"| {w.name} | baseline | {n} | {wall:.3f} | {cpu:.3f} | {peak:.1f} | | | |")
+                continue
+            ratio = overhead[runner] / overhead["ninja"] if overhead["ninja"] > 0.005 else float("nan")
+            print(f"| {w.name} | {runner} | {n} | {wall:.3f} | {cpu:.3f} | {peak:.1f} | {overhead[runner]:.3f} |"
+                  f" {cpu_overhead[runner]:.3f} | {ratio:.2f} |")
+        summary.append((w.name, overhead["flow"], overhead["ninja"], med["flow"][0] - base_wall))
+    print()
+    print("| workload | flow overhead ms/task | ninja overhead ms/task | flow / ninja | flow wall - baseline wall |")
+    print("|---|---:|---:|---:|---:|")
+    for name, f, nj, diff in summary:
+        ratio = f"{f / nj:.2f}" if nj > 0.005 else "n/a (ninja within noise of the baseline)"
+        print(f"| {name} | {f:.3f} | {nj:.3f} | {ratio} | {diff * 1000:.1f} ms |")
+    print()
+
+
+def plan_table(flow, repeat, work, env):
+    print("## Validate + plan\n")
+    print("| tasks | flow `plan --json` wall s | peak MiB | `ninja -n` wall s | `make -n` wall s |")
+    print("|---:|---:|---:|---:|---:|")
+    for n in (1000, 10000):
+        tasks = [(f"t{i}", [f"t{i-1}"] if i % 10 else [], "true") for i in range(n)]
+        w = Workload(f"plan-{n}", tasks, 4, 4)
+        write_flow(w, work)
+        write_ninja(w, work)
+        write_make(w, work)
+        runs = {"flow": [], "ninja": [], "make": []}
+        for _ in range(repeat):
+            runs["flow"].append(run_measured([flow, "plan", w.name, "--json"], work, env))
+            runs["ninja"].append(run_measured(["ninja", "-n", "-f", f"{w.name}.ninja"], work, env))
+            runs["make"].append(run_measured(["make", "-n", "-f", f"{w.name}.mk"], work, env))
+        wall = {r: statistics.median(m.wall for m in ms) for r, ms in runs.items()}
+        peak = max(m.peak for m in runs["flow"])
+        print(f"| {n} | {wall['flow']:.3f} | {peak:.1f} | {wall['ninja']:.3f} | {wall['make']:.3f} |")
+    print()
+
+
+def daily_update_table(flow):
+    print("## daily-update data path\n")
+    print("| measurement | value | target | met |")
+    print("|---|---:|---|---|")
+    for name, value, target, met in daily_update.measure(flow):
+        print(f"| {name} | {value} | {target} | {'' if met == '' else ('yes' if met else 'NO')} |")
+    print()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--flow", required=True)
+    ap.add_argument("--baseline", required=True)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--only", default="engine,plan,daily-update")
+    args = ap.parse_args()
+    flow = os.path.abspath(args.flow)
+    baseline = os.path.abspath(args.baseline)
+    parts = set(args.only.split(","))
+    for tool in ("ninja", "make"):
+        if "engine" in parts and shutil.which(tool) is None:
+            sys.exit(f"{tool} is not installed: apt-get install -y ninja-build make")
+    work = tempfile.mkdtemp(prefix="flow-bench-")
+    env = dict(os.environ, NO_COLOR="1")
+    try:
+        if "engine" in parts:
+            engine_tables(flow, baseline, args.repeat, work, env)
+        if "plan" in parts:
+            plan_table(flow, args.repeat, work, env)
+        if "daily-update" in parts:
+            daily_update_table(flow)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

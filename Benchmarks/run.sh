@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The one benchmark entry point: builds flow (release) and the spawn baseline, then compares flow with
+# ninja -j2 and GNU make -j2 on the same workloads and measures validate+plan and the daily-update data path.
+# Prints markdown tables (docs/PERFORMANCE.md holds the last full run). Arguments go to bench.py:
+#   --repeat N (default 5)   --only engine,plan,daily-update
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for tool in ninja make cc; do
+    command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install -y ninja-build make gcc" >&2; exit 1; }
+done
+swift build -c release --product flow >&2
+mkdir -p .build/bench
+cc -O2 -o .build/bench/spawn_baseline Benchmarks/spawn_baseline.c
+echo "flow $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(ninja --version | sed 's/^/ninja /'), $(make --version | head -1), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo
+exec python3 Benchmarks/bench.py --flow .build/release/flow --baseline .build/bench/spawn_baseline "$@"
