@@ -111,26 +111,27 @@ extension Engine {
 
     /// Runs the action, racing it against the timeout; a timed-out action is cancelled and awaited.
     private func runAttempt(_ action: any Action, context: TaskContext, timeout: Duration?) async -> AttemptResult {
-        await withTaskGroup(of: AttemptResult?.self) { group in
+        @Sendable func attempt() async -> AttemptResult {
+            do {
+                return .finished(.success(try await action.run(context)))
+            } catch let failure as TaskFailure {
+                return .finished(.failure(failure))
+            } catch is CancellationError {
+                return .finished(.failure(TaskFailure("cancelled")))
+            } catch {
+                return .finished(.failure(TaskFailure("\(error)")))
+            }
+        }
+        // Without a timeout there is nothing to race: no child task, no hop to another thread.
+        guard let timeout else { return await attempt() }
+        return await withTaskGroup(of: AttemptResult?.self) { group in
+            group.addTask { await attempt() }
             group.addTask {
                 do {
-                    return .finished(.success(try await action.run(context)))
-                } catch let failure as TaskFailure {
-                    return .finished(.failure(failure))
-                } catch is CancellationError {
-                    return .finished(.failure(TaskFailure("cancelled")))
+                    try await Task.sleep(for: timeout)
+                    return .timedOut
                 } catch {
-                    return .finished(.failure(TaskFailure("\(error)")))
-                }
-            }
-            if let timeout {
-                group.addTask {
-                    do {
-                        try await Task.sleep(for: timeout)
-                        return .timedOut
-                    } catch {
-                        return nil
-                    }
+                    return nil
                 }
             }
             var outcome: AttemptResult = .finished(.failure(TaskFailure("no result")))

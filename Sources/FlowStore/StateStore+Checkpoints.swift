@@ -26,7 +26,12 @@ extension StateStore: CheckpointStore {
     /// Queued and written with the next transaction, or by itself after `pidWriteDelay` if none comes:
     /// a short task's pid then costs no commit of its own.
     package func processStarted(attempt: AttemptID, pid: Int32) throws {
-        pendingPIDs.withLock { $0.append((attempt, pid)) }
+        // One timer for however many pids are waiting, not one per task.
+        let firstWaiting = pendingPIDs.withLock { queued in
+            queued.append((attempt, pid))
+            return queued.count == 1
+        }
+        guard firstWaiting else { return }
         DispatchQueue.global().asyncAfter(deadline: .now() + StateStore.pidWriteDelay) { [weak self] in
             guard let self, self.pendingPIDs.withLock({ !$0.isEmpty }) else { return }
             _ = try? self.write { _ in }

@@ -116,25 +116,12 @@ package enum ProcessRunner {
         return pid
     }
 
-    /// Reaps `pid` on a dedicated thread, so a blocking `waitpid` never holds a concurrency thread.
+    /// Waits for `pid` through the shared reaper; where pidfds are unavailable, on a thread of its own, so a
+    /// blocking `waitpid` never holds a concurrency thread.
     static func wait(for pid: Int32) async -> ProcessExit {
-        await withCheckedContinuation { (continuation: CheckedContinuation<ProcessExit, Never>) in
-            let thread = Thread {
-                var status: Int32 = 0
-                while true {
-                    let r = waitpid(pid, &status, 0)
-                    if r == pid { break }
-                    if r == -1 && errno == EINTR { continue }
-                    continuation.resume(returning: ProcessExit(exitCode: nil, signal: nil))
-                    return
-                }
-                let termSig = status & 0x7f
-                if termSig == 0 {
-                    continuation.resume(returning: ProcessExit(exitCode: (status >> 8) & 0xff, signal: nil))
-                } else {
-                    continuation.resume(returning: ProcessExit(exitCode: nil, signal: termSig))
-                }
-            }
+        if let reaper = ProcessReaper.shared, let exit = await reaper.wait(for: pid) { return exit }
+        return await withCheckedContinuation { (continuation: CheckedContinuation<ProcessExit, Never>) in
+            let thread = Thread { continuation.resume(returning: ProcessReaper.reap(pid)) }
             thread.stackSize = 64 * 1024
             thread.start()
         }
