@@ -84,25 +84,6 @@ final class Console: Sendable {
     }
 }
 
-/// Formats dates for tables and JSON: ISO 8601 in UTC.
-enum Timestamp {
-    static func iso(_ date: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        return f.string(from: date)
-    }
-
-    static func parse(_ text: String) -> Date? {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        if let d = f.date(from: text) { return d }
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let d = f.date(from: text) { return d }
-        f.formatOptions = [.withFullDate]
-        return f.date(from: text)
-    }
-}
-
 /// Renders rows as aligned columns.
 struct Table {
     var header: [String]

@@ -57,7 +57,7 @@ struct HistoryCommand: AsyncParsableCommand {
         }
         var table = Table(header: ["RUN", "STATUS", "STARTED", "DURATION", "RESUMES", "ERROR"])
         for e in entries {
-            table.rows.append([String(e.id), e.status, Timestamp.iso(e.createdAt),
+            table.rows.append([String(e.id), e.status, ISOTime.format(e.createdAt),
                                e.durationSeconds.map { DurationFormat.format(.milliseconds(Int64($0 * 1000))) } ?? "-",
                                String(e.resumes), e.error ?? ""])
         }
@@ -124,7 +124,7 @@ struct ListCommand: AsyncParsableCommand {
         for e in entries {
             table.rows.append([e.name, e.tasks.map(String.init) ?? "-", e.lastRun.map { String($0.id) } ?? "-",
                                e.valid ? (e.lastRun?.status ?? "never run") : "invalid (flow validate \(e.name))",
-                               e.lastRun.map { Timestamp.iso($0.createdAt) } ?? "-"])
+                               e.lastRun.map { ISOTime.format($0.createdAt) } ?? "-"])
         }
         Console.out(table.render())
     }

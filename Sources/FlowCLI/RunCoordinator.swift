@@ -34,7 +34,7 @@ struct RunCoordinator {
                 if let run = holder.runID { details.append("run \(run)") }
                 if let pid = holder.pid { details.append("pid \(pid)") }
                 if let host = holder.host { details.append("on \(host)") }
-                if let at = holder.acquiredAt { details.append("since \(Timestamp.iso(at))") }
+                if let at = holder.acquiredAt { details.append("since \(ISOTime.format(at))") }
                 if !details.isEmpty { message += " (\(details.joined(separator: ", ")))" }
                 throw CommandFailure(.alreadyRunning, message + "\nnote: wait for it to finish, or stop it with: kill -INT \(holder.pid.map(String.init) ?? "PID")")
             case .failed(let reason):

@@ -103,7 +103,7 @@ struct StatusCommand: AsyncParsableCommand {
             return
         }
         let console = Console()
-        var header = "run \(record.id) of '\(record.workflow)': \(console.paint(record.status)), started \(Timestamp.iso(record.createdAt))"
+        var header = "run \(record.id) of '\(record.workflow)': \(console.paint(record.status)), started \(ISOTime.format(record.createdAt))"
         if let d = duration(record.createdAt, record.finishedAt) { header += ", took \(DurationFormat.format(.milliseconds(Int64(d * 1000))))" }
         if record.resumes > 0 { header += ", resumed \(record.resumes) time\(record.resumes == 1 ? "" : "s")" }
         Console.out(header)
