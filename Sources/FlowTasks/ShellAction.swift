@@ -1,5 +1,6 @@
 import FlowCore
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,14 +9,16 @@ import Glibc
 package struct ShellAction: Action {
     package let groups: ProcessGroups
     /// How often `$FLOW_CHECKPOINT` is read and committed while the task runs.
-    package var checkpointInterval: Duration
+    package var checkpointInterval: Duration { poller.interval }
+    /// One poller for every running task of this action, rather than a sleeping task per task.
+    private let poller: CheckpointPoller
 
     /// flow's own environment, read once: every task inherits it.
     private let inherited: [String: String]
 
     package init(groups: ProcessGroups, checkpointInterval: Duration = .milliseconds(250)) {
         self.groups = groups
-        self.checkpointInterval = checkpointInterval
+        self.poller = CheckpointPoller(interval: checkpointInterval)
         self.inherited = ProcessInfo.processInfo.environment
     }
 
@@ -59,34 +62,22 @@ package struct ShellAction: Action {
         }
 
         let follower = CheckpointFollower(path: checkpointPath, context: context)
-        let exit = try await withThrowingTaskGroup(of: ProcessExit?.self) { group in
-            group.addTask {
-                try await ProcessRunner.run(spec, groups: groups, grace: context.gracePeriod, onStart: context.processStarted)
-            }
-            group.addTask {
-                // Commits checkpoint lines promptly while the task runs; ends when the process does.
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: checkpointInterval)
-                    if Task.isCancelled { break }
-                    try? await follower.poll()
-                }
-                return nil
-            }
-            var result: ProcessExit?
-            for try await value in group {
-                if let value {
-                    result = value
-                    group.cancelAll()
-                }
-            }
-            return result ?? ProcessExit(exitCode: nil, signal: nil)
+        let registration = poller.register(follower)
+        let exit: ProcessExit
+        do {
+            exit = try await ProcessRunner.run(spec, groups: groups, grace: context.gracePeriod, onStart: context.processStarted)
+        } catch {
+            poller.unregister(registration)
+            throw error
         }
+        poller.unregister(registration)
         try await follower.poll(final: true)
         for problem in await follower.problems {
             context.log.write("flow: ignored malformed line \(problem.line) in $FLOW_CHECKPOINT: \(problem.text)")
         }
 
-        let outputText = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        // Most tasks write no outputs: a missing file is the common case, not an error to build and throw.
+        let outputText = FileManager.default.contents(atPath: outputPath).map { String(decoding: $0, as: UTF8.self) } ?? ""
         let parsed = KeyValueParser.parse(outputText)
         var outputs: [String: String] = [:]
         for (key, value) in parsed.values { outputs[key] = value }
@@ -118,6 +109,7 @@ actor CheckpointFollower {
     private let context: TaskContext
     private var offset: UInt64 = 0
     private var parser = KeyValueParser()
+    private var closed = false
     var problems: [KeyValueParser.Malformed] { parser.errors }
 
     init(path: String, context: TaskContext) {
@@ -126,6 +118,9 @@ actor CheckpointFollower {
     }
 
     func poll(final: Bool = false) async throws {
+        // After the final read nothing may be committed: the attempt's end is about to be recorded.
+        guard !closed else { return }
+        if final { closed = true }
         guard let handle = FileHandle(forReadingAtPath: path) else { return }
         defer { try? handle.close() }
         try handle.seek(toOffset: offset)
@@ -137,5 +132,52 @@ actor CheckpointFollower {
         var values: [String: String] = [:]
         for (key, value) in entries { values[key] = value }
         try await context.saveCheckpoint(values)
+    }
+}
+
+/// Reads the `$FLOW_CHECKPOINT` files of all running tasks every `interval`, on one task that exists only
+/// while some task runs.
+final class CheckpointPoller: Sendable {
+    let interval: Duration
+    private struct State {
+        var followers: [UInt64: CheckpointFollower] = [:]
+        var next: UInt64 = 0
+        var polling = false
+    }
+    private let state = Mutex(State())
+
+    init(interval: Duration) {
+        self.interval = interval
+    }
+
+    func register(_ follower: CheckpointFollower) -> UInt64 {
+        let (id, start) = state.withLock { s in
+            let id = s.next
+            s.next += 1
+            s.followers[id] = follower
+            defer { s.polling = true }
+            return (id, !s.polling)
+        }
+        if start { Task.detached { await self.poll() } }
+        return id
+    }
+
+    func unregister(_ id: UInt64) {
+        _ = state.withLock { $0.followers.removeValue(forKey: id) }
+    }
+
+    private func poll() async {
+        while true {
+            try? await Task.sleep(for: interval)
+            let followers: [CheckpointFollower]? = state.withLock { s in
+                if s.followers.isEmpty {
+                    s.polling = false
+                    return nil
+                }
+                return Array(s.followers.values)
+            }
+            guard let followers else { return }
+            for follower in followers { try? await follower.poll() }
+        }
     }
 }
