@@ -38,7 +38,7 @@ let package = Package(
         .testTarget(name: "FlowCoreTests", dependencies: ["FlowCore", "FlowTestSupport"]),
         .testTarget(name: "FlowSpecTests", dependencies: ["FlowSpec", "FlowTasks", "MarketData", "FlowTestSupport"]),
         .testTarget(name: "FlowPlanTests", dependencies: ["FlowPlan", "FlowSpec", "FlowTestSupport"]),
-        .testTarget(name: "FlowStoreTests", dependencies: ["FlowStore", "FlowTestSupport"]),
+        .testTarget(name: "FlowStoreTests", dependencies: ["FlowStore", "FlowTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "FlowEngineTests", dependencies: ["FlowEngine", "FlowSpec", "FlowTestSupport"]),
         .testTarget(name: "FlowTasksTests", dependencies: ["FlowTasks", "FlowTestSupport"]),
         .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "FlowTasks", "FlowTestSupport",

@@ -151,7 +151,8 @@ extension EndToEnd.FaultEndToEndTests {
 
 extension EndToEnd.FaultEndToEndTests {
     @Test("a crash at each named point inside flow, then flow run: the data equals an uninterrupted run's",
-          arguments: ["during-state-migration", "during-market-migration", "after-attempt-row", "after-chunk-commit"])
+          arguments: ["during-state-migration", "during-state-migration-v2", "during-market-migration", "after-attempt-row",
+                      "after-chunk-commit"])
     func namedCrashPoints(_ point: String) async throws {
         let env = ["FLOW_NOW": "2026-01-28T21:00:00Z"]
         let args = ["run", "daily-update", "-p", "start=2026-01-20T21:00:00Z"]
