@@ -222,6 +222,20 @@ def engine_tables(flow, baseline, repeat, work, env):
               f" (tasks 1-{FAIL_AT} were checked not to run again).\n")
 
 
+def floor_table(floor, work, shm):
+    """What a durable transition costs with nothing around it, in C: the least any runner keeping flow's
+    promises (a commit per transition, a log file per attempt) pays per task on this disk."""
+    print("## The floor: one commit and one log file, in C\n")
+    print("| where | SQLite commit of a task's end + next start, µs | new log file (open O_CREAT), µs |")
+    print("|---|---:|---:|")
+    for label, folder in (("benchmark folder (" + work + ")", work), ("tmpfs (" + shm + ")", shm)):
+        target = tempfile.mkdtemp(prefix="floor-", dir=folder)
+        out = subprocess.run([floor, target, "2000"], capture_output=True, text=True, check=True).stdout.split()
+        shutil.rmtree(target, ignore_errors=True)
+        print(f"| {label} | {float(out[0]):.1f} | {float(out[1]):.1f} |")
+    print()
+
+
 def plan_table(flow, repeat, work, env):
     print("## Validate + plan\n")
     print("| tasks | flow `plan --json` wall s | peak MiB | `ninja -n` wall s | `make -n` wall s |")
@@ -256,6 +270,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--flow", required=True)
     ap.add_argument("--baseline", required=True)
+    ap.add_argument("--floor", help="durability_floor binary: prints the raw cost of a commit and a file creation")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--only", default="engine,plan,daily-update")
     args = ap.parse_args()
@@ -270,6 +285,8 @@ def main():
     env = dict(os.environ, NO_COLOR="1", FLOW_BENCH_TMPFS_STATE=os.path.join(shm, "state.db"))
     try:
         if "engine" in parts:
+            if args.floor:
+                floor_table(os.path.abspath(args.floor), work, shm)
             engine_tables(flow, baseline, args.repeat, work, env)
         if "plan" in parts:
             plan_table(flow, args.repeat, work, env)
