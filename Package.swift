@@ -26,6 +26,7 @@ let package = Package(
         ]),
         .target(name: "MarketData", dependencies: [
             "FlowCore", "FlowTasks", .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         .target(name: "FlowCLI", dependencies: [
             "FlowCore", "FlowSpec", "FlowPlan", "FlowStore", "FlowEngine", "FlowTasks", "MarketData",

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Trading days in a local time zone: day `D` holds the bars whose start lies in [D day_start, D+1 day_start).
 package struct TradingCalendar: Sendable {
@@ -30,11 +31,15 @@ package struct TradingCalendar: Sendable {
     package init(zone: TimeZone, dayStartMinutes: Int) {
         timeZone = zone
         self.dayStartMinutes = dayStartMinutes
+        offsets = OffsetWindow(zone: zone)
     }
+
+    /// Remembers the last offset and until when it holds: callers walk time minute by minute.
+    private let offsets: OffsetWindow
 
     /// Seconds to add to UTC to get local wall time at `ts`.
     package func offset(at ts: Int64) -> Int64 {
-        Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(ts))))
+        offsets.offset(at: ts)
     }
 
     /// The trading day of a bar starting at `ts`, as days since 1970-01-01 (local calendar).
@@ -88,6 +93,32 @@ package struct TradingCalendar: Sendable {
         let local = ts + offset(at: ts)
         let day = floorDiv(local, 86_400)
         return (day, Int((local - day * 86_400) / 60))
+    }
+}
+
+/// A zone's UTC offset and the span it holds for: from the instant it was asked for up to the zone's next
+/// daylight-saving transition. Asking TimeZone for every minute of a year-long backfill cost a fifth of it.
+private final class OffsetWindow: Sendable {
+    private struct Window {
+        var start: Int64 = 1
+        var end: Int64 = 0
+        var offset: Int64 = 0
+    }
+    private let zone: TimeZone
+    private let window = Mutex(Window())
+
+    init(zone: TimeZone) {
+        self.zone = zone
+    }
+
+    func offset(at ts: Int64) -> Int64 {
+        if let known = window.withLock({ w in ts >= w.start && ts < w.end ? w.offset : nil }) { return known }
+        let date = Date(timeIntervalSince1970: TimeInterval(ts))
+        let offset = Int64(zone.secondsFromGMT(for: date))
+        let end = zone.nextDaylightSavingTimeTransition(after: date).map { Int64($0.timeIntervalSince1970.rounded(.down)) }
+            ?? Int64.max
+        window.withLock { $0 = Window(start: ts, end: max(end, ts + 1), offset: offset) }
+        return offset
     }
 }
 
