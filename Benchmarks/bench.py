@@ -200,9 +200,9 @@ def engine_tables(flow, baseline, repeat, work, env):
             if runner == "baseline":
                 print(f"| {w.name} | baseline | {n} | {wall:.3f} | {cpu:.3f} | {peak:.1f} | | | |")
                 continue
-            ratio = overhead[runner] / overhead["ninja"] if overhead["ninja"] > 0.005 else float("nan")
+            ratio = f"{overhead[runner] / overhead['ninja']:.2f}" if overhead["ninja"] > 0.005 else "n/a"
             print(f"| {w.name} | {runner} | {n} | {wall:.3f} | {cpu:.3f} | {peak:.1f} | {overhead[runner]:.3f} |"
-                  f" {cpu_overhead[runner]:.3f} | {ratio:.2f} |")
+                  f" {cpu_overhead[runner]:.3f} | {ratio} |")
         summary.append((w.name, overhead["flow"], overhead["ninja"], med["flow"][0] - base_wall, overhead["flow-tmpfs"]))
         if w.resume:
             resume_check = (med["flow"][0], full_run_wall(w, work, flow, env, repeat))
