@@ -16,7 +16,12 @@ final class ProcessReaper: Sendable {
     static let shared: ProcessReaper? = ProcessReaper()
 
     private let epoll: Int32
-    private let waiting = Mutex<[Int32: (pid: Int32, continuation: CheckedContinuation<ProcessExit?, Never>)]>([:])
+    private struct State {
+        var waiting: [Int32: (pid: Int32, continuation: CheckedContinuation<ProcessExit?, Never>)] = [:]
+        /// Set if epoll ever fails: from then on every wait takes the fallback.
+        var broken = false
+    }
+    private let state = Mutex(State())
 
     private init?() {
         let probe = flow_pidfd_open(getpid())
@@ -36,11 +41,16 @@ final class ProcessReaper: Sendable {
         let fd = flow_pidfd_open(pid)
         guard fd >= 0 else { return nil }
         return await withCheckedContinuation { (continuation: CheckedContinuation<ProcessExit?, Never>) in
-            waiting.withLock { $0[fd] = (pid, continuation) }
-            if flow_epoll_add_oneshot(epoll, fd) != 0 {
-                _ = waiting.withLock { $0.removeValue(forKey: fd) }
+            let watched = state.withLock { s in
+                guard !s.broken else { return false }
+                s.waiting[fd] = (pid, continuation)
+                return true
+            }
+            guard watched, flow_epoll_add_oneshot(epoll, fd) == 0 else {
+                if watched { _ = state.withLock { $0.waiting.removeValue(forKey: fd) } }
                 close(fd)
                 continuation.resume(returning: nil)
+                return
             }
         }
     }
@@ -51,12 +61,24 @@ final class ProcessReaper: Sendable {
             let n = ready.withUnsafeMutableBufferPointer { flow_epoll_wait_fds(epoll, $0.baseAddress, 64, -1) }
             if n < 0 {
                 if errno == EINTR { continue }
-                // Nothing sensible to do but stop watching; waiting tasks are woken by the fallback below.
+                // epoll itself failed: hand every waiting process to a thread of its own and stop watching,
+                // so no task waits forever.
+                let stranded = state.withLock { s in
+                    s.broken = true
+                    defer { s.waiting.removeAll() }
+                    return s.waiting
+                }
+                for (fd, waiter) in stranded {
+                    close(fd)
+                    let thread = Thread { waiter.continuation.resume(returning: ProcessReaper.reap(waiter.pid)) }
+                    thread.stackSize = 64 * 1024
+                    thread.start()
+                }
                 return
             }
             for i in 0..<Int(n) {
                 let fd = ready[i]
-                guard let waiter = waiting.withLock({ $0.removeValue(forKey: fd) }) else { continue }
+                guard let waiter = state.withLock({ $0.waiting.removeValue(forKey: fd) }) else { continue }
                 close(fd)
                 waiter.continuation.resume(returning: ProcessReaper.reap(waiter.pid))
             }
