@@ -26,15 +26,21 @@ extension StateStore: CheckpointStore {
     /// Queued and written with the next transaction, or by itself after `pidWriteDelay` if none comes:
     /// a short task's pid then costs no commit of its own.
     package func processStarted(attempt: AttemptID, pid: Int32) throws {
-        // One timer for however many pids are waiting, not one per task.
-        let firstWaiting = pendingPIDs.withLock { queued in
-            queued.append((attempt, pid))
-            return queued.count == 1
+        // At most one timer at a time, however many tasks start: in a chain each pid rides with the task's own
+        // end, and a timer per task would only wake a thread to find nothing to write.
+        let arm = pendingPIDs.withLock { pending in
+            pending.pids.append((attempt, pid))
+            defer { pending.timerArmed = true }
+            return !pending.timerArmed
         }
-        guard firstWaiting else { return }
+        guard arm else { return }
         DispatchQueue.global().asyncAfter(deadline: .now() + StateStore.pidWriteDelay) { [weak self] in
-            guard let self, self.pendingPIDs.withLock({ !$0.isEmpty }) else { return }
-            _ = try? self.write { _ in }
+            guard let self else { return }
+            let waiting = self.pendingPIDs.withLock { pending in
+                pending.timerArmed = false
+                return !pending.pids.isEmpty
+            }
+            if waiting { _ = try? self.write { _ in } }
         }
     }
 

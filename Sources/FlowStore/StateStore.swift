@@ -47,8 +47,12 @@ package enum StoreError: Error, CustomStringConvertible, Sendable {
 package final class StateStore: Sendable {
     package let path: String
     let queue: DatabaseQueue
-    /// Process groups reported by `processStarted`, not yet written.
-    let pendingPIDs = Mutex<[(AttemptID, Int32)]>([])
+    /// Process groups reported by `processStarted`, not yet written, and whether a timer will write them.
+    struct PendingPIDs {
+        var pids: [(AttemptID, Int32)] = []
+        var timerArmed = false
+    }
+    let pendingPIDs = Mutex(PendingPIDs())
     /// How long a reported pid may wait for another transaction to carry it.
     static let pidWriteDelay: DispatchTimeInterval = .milliseconds(50)
 
@@ -80,7 +84,7 @@ package final class StateStore: Sendable {
             return try queue.writeWithoutTransaction { db in
                 var result: T?
                 // Taken inside the queue, so a pid is written by exactly one transaction; put back if it fails.
-                let pids = pendingPIDs.withLock { queued in defer { queued.removeAll() }; return queued }
+                let pids = pendingPIDs.withLock { pending in defer { pending.pids.removeAll() }; return pending.pids }
                 do {
                     try db.inTransaction(.immediate) {
                         try Self.writePendingPIDs(db, pids)
@@ -88,7 +92,7 @@ package final class StateStore: Sendable {
                         return .commit
                     }
                 } catch {
-                    pendingPIDs.withLock { $0.insert(contentsOf: pids, at: 0) }
+                    pendingPIDs.withLock { $0.pids.insert(contentsOf: pids, at: 0) }
                     throw error
                 }
                 guard let result else { throw StoreError.failed("transaction produced no result") }
