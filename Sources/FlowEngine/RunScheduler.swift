@@ -1,0 +1,251 @@
+import FlowCore
+import FlowPlan
+import Foundation
+import Synchronization
+
+/// The shared state of one run, and the decisions made on it: which tasks are ready, which start, what is
+/// committed. The engine runs `maxParallel` lanes; a lane that finishes a task asks `next(after:)` for its
+/// next one and goes on with it itself, so a task's end, the commit and the next start need no hand-off to
+/// another thread. All decisions happen under one lock, so they are made one at a time, in order.
+final class RunScheduler: Sendable {
+    /// What a lane does next.
+    enum Job: Sendable {
+        case run(TaskSpec, action: any Action, index: Int, scope: EvaluationScope, started: Engine.StartedAttempt)
+        case done
+    }
+
+    struct State {
+        var statuses: [TaskStatus]
+        var remaining: [Int]
+        var ready = MinHeap()
+        var scope: EvaluationScope
+        var running = 0
+        var stopReason: String?
+        var internalError: String?
+        var failed = false
+        /// Transitions decided but not yet committed, and the events that report them once they are.
+        var pending: [Transition] = []
+        var pendingEvents: [EngineEvent] = []
+        /// Lanes with nothing to do while others run.
+        var parked: [CheckedContinuation<Job, Never>] = []
+    }
+
+    private let engine: Engine
+    private let plan: ExecutionPlan
+    private let runID: RunID
+    private let rank: [Int]
+    private let byRank: [Int]
+    private let maxParallel: Int
+    private let logFolder: String
+    let state: Mutex<State>
+
+    init(engine: Engine, plan: ExecutionPlan, runID: RunID, scope baseScope: EvaluationScope, maxParallel: Int, logFolder: String) {
+        self.engine = engine
+        self.plan = plan
+        self.runID = runID
+        self.maxParallel = maxParallel
+        self.logFolder = logFolder
+        let count = plan.workflow.tasks.count
+        var rank = [Int](repeating: 0, count: count)
+        for (position, index) in plan.order.enumerated() { rank[index] = position }
+        var byRank = [Int](repeating: 0, count: count)
+        for (index, r) in rank.enumerated() { byRank[r] = index }
+        self.rank = rank
+        self.byRank = byRank
+        var scope = baseScope
+        for (task, outputs) in plan.reusedOutputs { scope.outputs[task] = outputs }
+        var state = State(statuses: [TaskStatus](repeating: .pending, count: count),
+                          remaining: plan.graph.dependencies.map(\.count), scope: scope)
+        for i in 0..<count where state.remaining[i] == 0 { state.ready.push(rank[i]) }
+        self.state = Mutex(state)
+    }
+
+    /// The first jobs, one per lane at most: everything ready at the start, up to the bound, in one commit.
+    func start() -> [Job] {
+        state.withLock { s in launch(&s, limit: maxParallel) }
+    }
+
+    /// Records `completion` (if any), starts what it releases, and returns this lane's next job. Waits while
+    /// other lanes run and nothing is ready; `.done` once nothing runs and nothing can start.
+    func next(after completion: Engine.Completion?) async -> Job {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Job, Never>) in
+            let handOut: [(CheckedContinuation<Job, Never>, Job)] = state.withLock { s in
+                if let completion { apply(completion, to: &s) }
+                // Start no more than there are lanes asking: a lane still busy, or not yet asking, starts its own.
+                let jobs = launch(&s, limit: 1 + s.parked.count)
+                var waiting = [continuation] + s.parked
+                s.parked = []
+                var handOut: [(CheckedContinuation<Job, Never>, Job)] = []
+                for job in jobs { handOut.append((waiting.removeFirst(), job)) }
+                if s.running == 0 {
+                    for lane in waiting { handOut.append((lane, .done)) }
+                } else {
+                    s.parked = waiting
+                }
+                return handOut
+            }
+            for (lane, job) in handOut { lane.resume(returning: job) }
+        }
+    }
+
+    /// Settles every task that never started, commits, and reports how the run ended.
+    func finish(interrupted cancelled: Bool) -> RunOutcome {
+        state.withLock { s in
+            let interrupted = cancelled || s.statuses.contains(.interrupted)
+            for index in 0..<s.statuses.count where s.statuses[index] == .pending {
+                let reason = interrupted ? "not started: the run was interrupted"
+                    : s.internalError != nil ? "not started: flow could not record state"
+                    : s.stopReason.map { "not started: \($0)" } ?? "not started"
+                settle(index, .pending, reason: reason, in: &s)
+                s.pendingEvents.append(.taskNotStarted(plan.workflow.tasks[index].id, reason: reason))
+            }
+            _ = commit(&s)
+            var byID: [TaskID: TaskStatus] = [:]
+            for (i, task) in plan.workflow.tasks.enumerated() { byID[task.id] = s.statuses[i] }
+            let status: RunStatus = interrupted ? .interrupted
+                : (s.failed || s.internalError != nil || s.statuses.contains(.pending)) ? .failed : .succeeded
+            return RunOutcome(status: status, statuses: byID, internalError: s.internalError)
+        }
+    }
+
+    private func apply(_ completion: Engine.Completion, to s: inout State) {
+        s.running -= 1
+        let index = completion.index
+        let task = plan.workflow.tasks[index]
+        s.statuses[index] = completion.status
+        if let error = completion.storeError { s.internalError = s.internalError ?? error }
+        if let finish = completion.finish { s.pending.append(finish) }
+        if let finished = completion.finished { s.pendingEvents.append(finished) }
+        switch completion.status {
+        case .succeeded:
+            s.scope.outputs[task.id] = completion.outputs
+            release(index, in: &s)
+        case .failed, .timedOut:
+            if task.continueOnError {
+                s.scope.outputs[task.id] = completion.outputs
+                release(index, in: &s)
+            } else {
+                fail(index, in: &s)
+            }
+        default:
+            break
+        }
+    }
+
+    /// Picks what starts now (up to the bound) and commits it with everything pending, so a task's end
+    /// and the starts it releases cost one commit.
+    private func launch(_ s: inout State, limit: Int) -> [Job] {
+        let workflow = plan.workflow
+        var starting: [(index: Int, action: any Action, started: Engine.StartedAttempt)] = []
+        while s.running + starting.count < maxParallel, starting.count < limit, s.stopReason == nil, s.internalError == nil,
+              !Task.isCancelled, let r = s.ready.pop() {
+            let index = byRank[r]
+            let task = workflow.tasks[index]
+            let decision = plan.decisions[index]
+            switch decision.kind {
+            case .reuse:
+                s.statuses[index] = .succeeded
+                s.pendingEvents.append(.taskReused(task.id))
+                release(index, in: &s)
+                continue
+            case .skip:
+                settle(index, .skipped, reason: decision.reason, in: &s)
+                s.pendingEvents.append(.taskSkipped(task.id, reason: decision.reason))
+                release(index, in: &s)
+                continue
+            case .run:
+                break
+            }
+            if let condition = task.condition, !condition.evaluate(in: s.scope).isTruthy {
+                let reason = "condition is false: \(condition)"
+                settle(index, .skipped, reason: reason, in: &s)
+                s.pendingEvents.append(.taskSkipped(task.id, reason: reason))
+                release(index, in: &s)
+                continue
+            }
+            guard let action = engine.registry[task.uses] else {
+                // Validation rejects unknown actions; this guards a registry that changed under it.
+                settle(index, .failed, reason: "no action named '\(task.uses)'", in: &s)
+                fail(index, in: &s)
+                continue
+            }
+            s.statuses[index] = .running
+            // Attempt numbers continue across resumes, so earlier attempts' logs are kept.
+            let number = plan.previousAttempts[index] + 1
+            let fingerprint = Fingerprint.of(task, workflowEnv: workflow.env, actionVersion: action.version, scope: s.scope)
+            let logPath = "\(logFolder)/\(task.id).\(number).log"
+            s.pending.append(.attemptStarted(run: runID, task: task.id, attempt: number, fingerprint: fingerprint,
+                                             logPath: logPath, at: Date()))
+            starting.append((index, action, Engine.StartedAttempt(id: 0, number: number, logPath: logPath, fingerprint: fingerprint)))
+        }
+        guard let ids = commit(&s) else {
+            for start in starting { s.statuses[start.index] = .pending }
+            return []
+        }
+        guard !starting.isEmpty else { return [] }
+        CrashPoint.hit("after-attempt-row")
+        var jobs: [Job] = []
+        for (start, id) in zip(starting, ids) {
+            let task = workflow.tasks[start.index]
+            var started = start.started
+            started.id = id
+            engine.events(.taskStarted(task.id, attempt: started.number))
+            jobs.append(.run(task, action: start.action, index: start.index, scope: s.scope, started: started))
+        }
+        s.running += jobs.count
+        return jobs
+    }
+
+    /// Commits everything pending in one transaction, then reports it. The new attempts' IDs, or nil.
+    private func commit(_ s: inout State) -> [AttemptID]? {
+        defer {
+            s.pending.removeAll()
+            s.pendingEvents.removeAll()
+        }
+        guard !s.pending.isEmpty else {
+            s.pendingEvents.forEach(engine.events)
+            return []
+        }
+        do {
+            let ids = try engine.store.record(s.pending)
+            s.pendingEvents.forEach(engine.events)
+            return ids
+        } catch {
+            s.internalError = s.internalError ?? "cannot record \(Engine.describe(s.pending)): \(error)"
+            for event in s.pendingEvents {
+                if case .taskFinished(let id, let status, let attempt, let duration, let message) = event {
+                    engine.events(.taskFinished(id, status: status == .succeeded ? .failed : status, attempt: attempt,
+                                                duration: duration, error: "\(message ?? "finished") — and flow could not record it"))
+                } else {
+                    engine.events(event)
+                }
+            }
+            return nil
+        }
+    }
+
+    private func settle(_ index: Int, _ status: TaskStatus, reason: String?, in s: inout State) {
+        s.statuses[index] = status
+        s.pending.append(.taskSettled(run: runID, task: plan.workflow.tasks[index].id, status: status, reason: reason, at: Date()))
+    }
+
+    /// A failed task: its downstream can never run; without --keep-going nothing new starts.
+    private func fail(_ index: Int, in s: inout State) {
+        s.failed = true
+        let id = plan.workflow.tasks[index].id
+        for d in plan.graph.downstream(of: index).sorted() where s.statuses[d] == .pending {
+            let reason = "upstream '\(id)' failed"
+            settle(d, .skipped, reason: reason, in: &s)
+            s.pendingEvents.append(.taskSkipped(plan.workflow.tasks[d].id, reason: reason))
+        }
+        if !engine.options.keepGoing { s.stopReason = s.stopReason ?? "the run stopped after '\(id)' failed" }
+    }
+
+    /// A task that ends satisfied releases its dependents.
+    private func release(_ index: Int, in s: inout State) {
+        for d in plan.graph.dependents[index] {
+            s.remaining[d] -= 1
+            if s.remaining[d] == 0 && s.statuses[d] == .pending { s.ready.push(rank[d]) }
+        }
+    }
+}
