@@ -85,16 +85,15 @@ struct StateStoreTests {
     }
 
     @Test("a reported pid is committed without waiting for another transition")
-    func pidWrittenSoon() throws {
+    func pidWrittenSoon() async throws {
         let store = try StateStore(path: path)
         let run = try store.createRun(workflow: "w", workflowPath: "/w.yaml", params: [:], overrides: [:], startedAt: "t", pid: 1)
         let a = try store.attemptStarted(run: run, task: TaskID("a"), attempt: 1, fingerprint: "f", logPath: "/l", at: Date())
         try store.processStarted(attempt: a, pid: 4343)
         // Read through a second connection: only a commit makes it visible there.
         let reader = try StateStore(path: path)
-        let deadline = Date().addingTimeInterval(5)
-        while try reader.attempts(of: run).first?.pid == nil, Date() < deadline { usleep(5_000) }
-        #expect(try reader.attempts(of: run).first?.pid == 4343)
+        let written = await FlowBinary.eventually(timeout: 5) { (try? reader.attempts(of: run).first?.pid) == 4343 }
+        #expect(written)
     }
 
     @Test("marking a dead run interrupted returns the process groups of its running attempts")
