@@ -19,7 +19,7 @@ let package = Package(
         .target(name: "FlowSpec", dependencies: ["FlowCore", .product(name: "Yams", package: "Yams")]),
         .target(name: "FlowPlan", dependencies: ["FlowCore"]),
         .target(name: "FlowStore", dependencies: ["FlowCore", .product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "FlowEngine", dependencies: ["FlowCore", "FlowPlan", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "FlowEngine", dependencies: ["FlowCore", "FlowPlan", "CFlowSystem", .product(name: "Logging", package: "swift-log")]),
         .target(name: "CFlowSystem"),
         .target(name: "FlowTasks", dependencies: [
             "FlowCore", "CFlowSystem", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),

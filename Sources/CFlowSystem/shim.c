@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <spawn.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -36,4 +37,10 @@ int flow_epoll_wait_fds(int epfd, int *fds, int max, int timeout_ms) {
     int n = epoll_wait(epfd, events, max, timeout_ms);
     for (int i = 0; i < n; i++) fds[i] = events[i].data.fd;
     return n;
+}
+
+int flow_is_sole_opener(int fd) {
+    if (fcntl(fd, F_SETLEASE, F_WRLCK) != 0) return 0;
+    fcntl(fd, F_SETLEASE, F_UNLCK);
+    return 1;
 }

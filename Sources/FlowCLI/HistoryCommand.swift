@@ -169,8 +169,13 @@ struct LogsCommand: AsyncParsableCommand {
             if let code = a.exitCode { detail += ", exit \(code)" }
             if let error = a.error { detail += ": \(error)" }
             Console.out("==> \(a.task) attempt \(a.attempt) (\(detail)) <==")
+            // An attempt that printed nothing keeps no log file.
+            guard let path = a.logPath else {
+                Console.out(a.status == .running ? "(no log file)" : "(no output)")
+                continue
+            }
             // Only files under the state folder's logs are read, whatever the database says.
-            guard let path = a.logPath, URL(fileURLWithPath: path).standardizedFileURL.path.hasPrefix(logRoot),
+            guard URL(fileURLWithPath: path).standardizedFileURL.path.hasPrefix(logRoot),
                   let data = FileManager.default.contents(atPath: path) else {
                 Console.out("(no log file)")
                 continue

@@ -27,6 +27,23 @@ package final class TaskLog: Sendable {
         descriptor = Mutex(fd)
     }
 
+    /// Takes over `fd`, already open for appending at `path` (a recycled empty log renamed into place).
+    package init(adopting fd: Int32, path: String) {
+        self.path = path
+        descriptor = Mutex(fd)
+    }
+
+    /// The open descriptor, handed over without closing it, if the file is empty and `unused` says nothing
+    /// else has it open; nil otherwise (the log stays as it is).
+    package func detachIfEmpty(unused: (Int32) -> Bool) -> Int32? {
+        descriptor.withLock { fd -> Int32? in
+            var info = stat()
+            guard fd >= 0, fstat(fd, &info) == 0, info.st_size == 0, unused(fd) else { return nil }
+            defer { fd = -1 }
+            return fd
+        }
+    }
+
     /// A log that discards everything, for tests.
     package init(discarding: Void = ()) {
         path = "/dev/null"

@@ -11,7 +11,7 @@ extension Engine {
     /// timeout. A retry's end and next start are committed here; the last attempt's end goes back to the run
     /// loop in the completion, to be committed with the starts it releases.
     func execute(_ task: TaskSpec, action: any Action, index: Int, runID: RunID, scope: EvaluationScope,
-                 workflow: Workflow, first: StartedAttempt) async -> Completion {
+                 workflow: Workflow, first: StartedAttempt, logs: LogRecycler) async -> Completion {
         var env: [String: String] = options.taskEnvironment
         for (name, value) in workflow.env { env[name] = value.render(in: scope) }
         for (name, value) in task.env { env[name] = value.render(in: scope) }
@@ -31,7 +31,7 @@ extension Engine {
             do {
                 // A task that never ran in this run has no checkpoint: skip the read.
                 let checkpoint = number == 1 ? [:] : try store.checkpoint(run: runID, task: task.id)
-                let opened = try TaskLog(path: current.logPath)
+                let opened = try logs.open(current.logPath)
                 log = opened
                 let store = self.store
                 let context = TaskContext(
@@ -69,9 +69,9 @@ extension Engine {
             }
             let willRetry = retryable && attempt < maxAttempts && !interrupted
             if let message = outcome.error { log?.write("flow: attempt \(number) of '\(task.id)': \(message)") }
-            log?.close()
+            let logKept = log.map(logs.finish) ?? false
             let finish = Transition.attemptFinished(attempt: attemptID, run: runID, task: task.id, outcome: outcome,
-                                                    outputs: outputs, isFinal: !willRetry, at: Date())
+                                                    outputs: outputs, isFinal: !willRetry, logKept: logKept, at: Date())
             guard willRetry else {
                 return Completion(index: index, status: outcome.status, outputs: outputs, storeError: nil, finish: finish,
                                   finished: .taskFinished(task.id, status: outcome.status, attempt: number, duration: elapsed,

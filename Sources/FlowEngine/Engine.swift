@@ -55,10 +55,12 @@ package struct Engine: Sendable {
             for lane in 0..<maxParallel {
                 let initial = lane < first.count ? first[lane] : nil
                 group.addTask {
+                    let logs = LogRecycler(folder: logFolder, lane: lane)
+                    defer { logs.close() }
                     var job = if let initial { initial } else { await scheduler.next(after: nil) }
                     while case .run(let task, let action, let index, let taskScope, let started) = job {
                         let completion = await self.execute(task, action: action, index: index, runID: runID, scope: taskScope,
-                                                            workflow: plan.workflow, first: started)
+                                                            workflow: plan.workflow, first: started, logs: logs)
                         job = await scheduler.next(after: completion)
                     }
                 }
@@ -73,7 +75,7 @@ package struct Engine: Sendable {
         let parts = transitions.map { transition -> String in
             switch transition {
             case .attemptStarted(_, let task, _, _, _, _): return "the start of '\(task)'"
-            case .attemptFinished(_, _, let task, _, _, _, _): return "the end of '\(task)'"
+            case .attemptFinished(_, _, let task, _, _, _, _, _): return "the end of '\(task)'"
             case .taskSettled(_, let task, let status, _, _): return "'\(task)' as \(status.rawValue)"
             }
         }

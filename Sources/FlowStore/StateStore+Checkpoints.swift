@@ -12,9 +12,9 @@ extension StateStore: CheckpointStore {
                 case let .attemptStarted(run, task, attempt, fingerprint, logPath, date):
                     ids.append(try Self.insertAttempt(db, run: run, task: task, attempt: attempt, fingerprint: fingerprint,
                                                       logPath: logPath, at: date))
-                case let .attemptFinished(attempt, run, task, outcome, outputs, isFinal, date):
+                case let .attemptFinished(attempt, run, task, outcome, outputs, isFinal, logKept, date):
                     try Self.finishAttempt(db, attempt: attempt, run: run, task: task, outcome: outcome, outputs: outputs,
-                                           isFinal: isFinal, at: date)
+                                           isFinal: isFinal, logKept: logKept, at: date)
                 case let .taskSettled(run, task, status, reason, date):
                     try Self.settleTask(db, run: run, task: task, status: status, reason: reason, at: date)
                 }
@@ -80,12 +80,14 @@ extension StateStore: CheckpointStore {
     }
 
     private static func finishAttempt(_ db: Database, attempt: AttemptID, run: RunID, task: TaskID, outcome: AttemptOutcome,
-                                      outputs: [String: String], isFinal: Bool, at date: Date) throws {
+                                      outputs: [String: String], isFinal: Bool, logKept: Bool, at date: Date) throws {
         let now = date.timeIntervalSince1970
+        // An attempt that wrote nothing keeps no log file: its path goes (CASE without ELSE is NULL).
         try db.cachedStatement(sql: """
-            UPDATE attempts SET status = ?, finished_at = ?, exit_code = ?, signal = ?, error = ? WHERE id = ?
+            UPDATE attempts SET status = ?, finished_at = ?, exit_code = ?, signal = ?, error = ?,
+                log_path = CASE WHEN ? THEN log_path END WHERE id = ?
             """).execute(arguments: [outcome.status.rawValue, now, outcome.exitCode.map { Int64($0) },
-                                     outcome.signal.map { Int64($0) }, outcome.error, attempt])
+                                     outcome.signal.map { Int64($0) }, outcome.error, logKept, attempt])
         // Outputs are replaced whole, so a re-run never leaves a stale key behind.
         try db.cachedStatement(sql: "DELETE FROM outputs WHERE run_id = ? AND task = ?").execute(arguments: [run, task.rawValue])
         if outcome.status == .succeeded || outcome.status == .failed {

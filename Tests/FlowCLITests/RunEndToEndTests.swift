@@ -253,3 +253,33 @@ extension EndToEnd {
         }
     }
 }
+
+extension EndToEnd.RunEndToEndTests {
+    @Test("an attempt that prints nothing keeps no log file; output, even from a process that left the task, stays with its task")
+    func quietTasksKeepNoLog() async throws {
+        let p = Project()
+        try p.workflow("q", """
+            max_parallel: 1
+            tasks:
+              quiet1: { run: "true" }
+              loud: { run: "echo hi", needs: [quiet1] }
+              quiet2: { run: "true", needs: [loud] }
+              escaped:
+                needs: [quiet2]
+                # Leaves the task's process group and writes after the task ended, while quiet3 runs.
+                run: setsid sh -c 'sleep 0.5; echo late-from-escaped' &
+              quiet3: { run: "sleep 1", needs: [escaped] }
+            """)
+        let run = try await p.flow("run", "q")
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(await FlowBinary.eventually(timeout: 5) { p.dir.read(".flow/logs/1/escaped.1.log")?.contains("late-from-escaped") == true },
+                "the late line went to the task whose process wrote it")
+        let files = try FileManager.default.contentsOfDirectory(atPath: p.root + "/.flow/logs/1").sorted()
+        #expect(files == ["escaped.1.log", "loud.1.log"], "no file for quiet attempts, no spare left behind")
+        #expect(p.dir.read(".flow/logs/1/loud.1.log") == "hi\n")
+        let logs = try await p.flow("logs", "1")
+        #expect(logs.stdout.contains("==> quiet1 attempt 1 (succeeded) <==\n(no output)"), "\(logs.stdout)")
+        #expect(logs.stdout.contains("==> loud attempt 1 (succeeded) <==\nhi"), "\(logs.stdout)")
+        #expect(logs.stdout.contains("==> quiet3 attempt 1 (succeeded) <==\n(no output)"), "\(logs.stdout)")
+    }
+}

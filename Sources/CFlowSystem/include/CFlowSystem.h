@@ -22,4 +22,9 @@ int flow_epoll_add_oneshot(int epfd, int fd);
 /// epoll_wait(2) writing the ready descriptors (the data given to flow_epoll_add_oneshot) to `fds`.
 int flow_epoll_wait_fds(int epfd, int *fds, int max, int timeout_ms);
 
+/// 1 if no other open file description refers to `fd`'s file (in this process or any other), 0 if one does or
+/// the filesystem cannot tell. Takes a write lease (F_SETLEASE), which the kernel grants only to a sole
+/// opener, and releases it at once.
+int flow_is_sole_opener(int fd);
+
 #endif

@@ -1,0 +1,58 @@
+import CFlowSystem
+import FlowCore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One lane's spare log file. When an attempt ends having written nothing, and no process (not even one that
+/// left the task's process group) still has the file open, its empty log is renamed aside and renamed into
+/// place for the lane's next attempt: a quiet task then costs two renames instead of a new file. Creating a file is an inode allocation, the
+/// largest part of flow's per-task cost on some filesystems (docs/PERFORMANCE.md). A log with any output is
+/// left exactly where it is; while an attempt runs its log is always at its own path.
+final class LogRecycler {
+    private let sparePath: String
+    private var spare: Int32?
+
+    init(folder: String, lane: Int) {
+        sparePath = "\(folder)/.spare-\(lane).log"
+    }
+
+    /// The log for an attempt: the spare renamed to `path` when there is one (and it is still empty),
+    /// otherwise a new file.
+    func open(_ path: String) throws -> TaskLog {
+        if let fd = spare {
+            spare = nil
+            var info = stat()
+            if fstat(fd, &info) == 0, info.st_size == 0, flow_is_sole_opener(fd) == 1, rename(sparePath, path) == 0 {
+                return TaskLog(adopting: fd, path: path)
+            }
+            Glibc.close(fd)
+            unlink(sparePath)
+        }
+        return try TaskLog(path: path)
+    }
+
+    /// Ends an attempt's log. Returns whether the log file was kept at its path: false when it was empty and
+    /// became the spare.
+    func finish(_ log: TaskLog) -> Bool {
+        guard spare == nil, let fd = log.detachIfEmpty(unused: { flow_is_sole_opener($0) == 1 }) else {
+            log.close()
+            return true
+        }
+        guard rename(log.path, sparePath) == 0 else {
+            Glibc.close(fd)
+            return true
+        }
+        spare = fd
+        return false
+    }
+
+    /// Removes the spare when the lane ends.
+    func close() {
+        guard let fd = spare else { return }
+        Glibc.close(fd)
+        unlink(sparePath)
+        spare = nil
+    }
+}
