@@ -74,45 +74,16 @@ package enum ProcessRunner {
         guard logFD >= 0 else { throw ProcessError.cannotOpenLog(spec.outputPath, errno) }
         defer { close(logFD) }
 
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, logFD, 1)
-        posix_spawn_file_actions_adddup2(&actions, logFD, 2)
-        flow_spawn_file_actions_addchdir(&actions, spec.workingDirectory)
-        // No descriptor of the runner (state database, locks, other tasks' logs) leaks into a task.
-        flow_spawn_file_actions_addclosefrom(&actions, 3)
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        // The runner ignores these to handle them itself; ignored dispositions survive exec, so tasks must
-        // get the defaults back. (Caught signals reset by themselves, so there is no need to reset all 64.)
-        var ignoredByRunner = sigset_t()
-        sigemptyset(&ignoredByRunner)
-        for signal in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE] { sigaddset(&ignoredByRunner, signal) }
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &ignoredByRunner)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
         let argv = ([spec.executable] + spec.arguments).map { strdup($0) } + [nil]
         let envp = spec.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
             for p in argv { free(p) }
             for p in envp { free(p) }
         }
-        var pid: pid_t = 0
-        let code: Int32
-        if spec.executable.contains("/") {
-            code = posix_spawn(&pid, spec.executable, &actions, &attributes, argv, envp)
-        } else {
-            code = posix_spawnp(&pid, spec.executable, &actions, &attributes, argv, envp)
-        }
-        guard code == 0 else { throw ProcessError.spawnFailed(spec.executable, code) }
+        // A new process group, stdin from /dev/null, output to the log, the working directory, no other
+        // descriptor, default signal dispositions and an empty mask (see flow_spawn in CFlowSystem).
+        let pid = flow_spawn(spec.executable, argv, envp, logFD, spec.workingDirectory, spec.executable.contains("/") ? 0 : 1)
+        guard pid > 0 else { throw ProcessError.spawnFailed(spec.executable, -pid) }
         return pid
     }
 

@@ -38,4 +38,51 @@ struct ProcessRunnerTests {
         }
         #expect(status == 7)
     }
+
+    @Test("a child gets its own group, /dev/null stdin, only fds 0-2, no blocked or runner-ignored signals, its directory")
+    func childEnvironment() async throws {
+        let groups = ProcessGroups()
+        try FileManager.default.createDirectory(atPath: dir.path + "/work", withIntermediateDirectories: true)
+        // Something the runner holds open that must not leak into the task.
+        let held = open(dir.path + "/held", O_WRONLY | O_CREAT, 0o644)
+        defer { close(held) }
+        let script = """
+            echo "pgid=$(ps -o pgid= -p $$ | tr -d ' ') pid=$$"
+            echo "stdin=$(readlink /proc/$$/fd/0)"
+            printf 'fds='; ls /proc/$$/fd | sort -n | tr '\\n' ' '; echo
+            grep -E '^Sig(Blk|Ign):' /proc/$$/status
+            echo "cwd=$(pwd)"
+            """
+        let spec = ProcessSpec(executable: "sh", arguments: ["-c", script], environment: ["PATH": "/usr/bin:/bin"],
+                               workingDirectory: dir.path + "/work", outputPath: dir.path + "/out.log")
+        let exit = try await ProcessRunner.run(spec, groups: groups, grace: .seconds(1))
+        #expect(exit == ProcessExit(exitCode: 0, signal: nil))
+        let text = dir.read("out.log") ?? ""
+        let lines = text.split(separator: "\n").map(String.init)
+        let ids = lines.first { $0.hasPrefix("pgid=") } ?? ""
+        let parts = ids.split(separator: " ").map { $0.split(separator: "=").last.map(String.init) ?? "" }
+        #expect(parts.count == 2 && parts[0] == parts[1], "the task leads its own process group: \(ids)")
+        #expect(lines.contains("stdin=/dev/null"), "\(text)")
+        // The shell's own descriptors (a pipeline's ends live in its children): 0-2 and nothing of the runner's.
+        #expect(lines.contains("fds=0 1 2 "), "\(text)")
+        #expect(lines.contains { $0.hasPrefix("SigBlk:") && $0.hasSuffix("0000000000000000") }, "\(text)")
+        let ignored = lines.first { $0.hasPrefix("SigIgn:") }.flatMap { UInt64($0.split(separator: "\t").last ?? "", radix: 16) } ?? 1
+        for signal in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE] {
+            #expect(ignored & (1 << UInt64(signal - 1)) == 0, "signal \(signal) is not ignored in the task")
+        }
+        #expect(lines.contains { $0.hasPrefix("cwd=") && $0.hasSuffix("/work") }, "\(text)")
+    }
+
+    @Test("a program that does not exist is a spawn error naming it, and leaves no child")
+    func missingProgram() async throws {
+        let spec = ProcessSpec(executable: "/no/such/program", arguments: [], environment: [:], workingDirectory: dir.path,
+                               outputPath: dir.path + "/out.log")
+        #expect {
+            _ = try ProcessRunner.spawn(spec)
+        } throws: { error in
+            "\(error)" == "cannot start '/no/such/program': No such file or directory"
+        }
+        var status: Int32 = 0
+        #expect(waitpid(-1, &status, WNOHANG) <= 0 || errno == ECHILD)
+    }
 }

@@ -1,13 +1,6 @@
 #ifndef CFLOWSYSTEM_H
 #define CFLOWSYSTEM_H
 
-#include <spawn.h>
-
-/// glibc's posix_spawn_file_actions_addchdir_np, which Swift's Glibc module does not expose.
-int flow_spawn_file_actions_addchdir(posix_spawn_file_actions_t *actions, const char *path);
-
-/// glibc's posix_spawn_file_actions_addclosefrom_np (glibc 2.34+).
-int flow_spawn_file_actions_addclosefrom(posix_spawn_file_actions_t *actions, int from);
 
 /// pidfd_open(2): a descriptor that becomes readable when the process exits (Linux 5.3+). -1 and errno on failure.
 int flow_pidfd_open(int pid);
@@ -26,5 +19,15 @@ int flow_epoll_wait_fds(int epfd, int *fds, int max, int timeout_ms);
 /// the filesystem cannot tell. Takes a write lease (F_SETLEASE), which the kernel grants only to a sole
 /// opener, and releases it at once.
 int flow_is_sole_opener(int fd);
+
+/// Starts `path` (searched in PATH when `search_path` is set) like posix_spawn with the options flow uses:
+/// a new process group, stdin from /dev/null, stdout and stderr on `output_fd`, working directory `dir`,
+/// every other descriptor closed, an empty signal mask, and SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGPIPE
+/// (plus any signal with a handler) back to their defaults. Returns the pid, or -errno.
+///
+/// Unlike glibc's posix_spawn it maps no stack for the child: the child runs on a buffer in this call's own
+/// frame (as musl does), so no munmap — and no TLB shootdown across flow's threads — follows each spawn.
+int flow_spawn(const char *path, char *const argv[], char *const envp[], int output_fd, const char *dir,
+               int search_path);
 
 #endif
