@@ -266,8 +266,11 @@ extension EndToEnd.RunEndToEndTests {
               quiet2: { run: "true", needs: [loud] }
               escaped:
                 needs: [quiet2]
-                # Leaves the task's process group and writes after the task ended, while quiet3 runs.
-                run: setsid sh -c 'sleep 0.5; echo late-from-escaped' &
+                # Leaves the task's process group (the leader waits until it has, or flow would stop it with the
+                # group) and writes after the task ended, while quiet3 runs.
+                run: |
+                  setsid sh -c 'touch escaped.flag; sleep 0.5; echo late-from-escaped' &
+                  while [ ! -e escaped.flag ]; do sleep 0.02; done
               quiet3: { run: "sleep 1", needs: [escaped] }
             """)
         let run = try await p.flow("run", "q")

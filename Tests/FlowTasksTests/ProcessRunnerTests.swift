@@ -50,8 +50,9 @@ struct ProcessRunnerTests {
             echo "pgid=$(ps -o pgid= -p $$ | tr -d ' ') pid=$$"
             echo "stdin=$(readlink /proc/$$/fd/0)"
             printf 'fds='; ls /proc/$$/fd | sort -n | tr '\\n' ' '; echo
-            grep -E '^Sig(Blk|Ign):' /proc/$$/status
             echo "cwd=$(pwd)"
+            # Read by a process that only inherited the mask: the shell itself blocks signals around its forks.
+            exec grep -E '^Sig(Blk|Ign):' /proc/self/status
             """
         let spec = ProcessSpec(executable: "sh", arguments: ["-c", script], environment: ["PATH": "/usr/bin:/bin"],
                                workingDirectory: dir.path + "/work", outputPath: dir.path + "/out.log")
