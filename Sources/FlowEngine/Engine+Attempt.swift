@@ -72,16 +72,16 @@ extension Engine {
             let logKept = log.map(logs.finish) ?? false
             let finish = Transition.attemptFinished(attempt: attemptID, run: runID, task: task.id, outcome: outcome,
                                                     outputs: outputs, isFinal: !willRetry, logKept: logKept, at: Date())
+            let finished = EngineEvent.taskFinished(task.id, status: outcome.status, attempt: number, duration: elapsed,
+                                                    error: outcome.error)
             guard willRetry else {
                 return Completion(index: index, status: outcome.status, outputs: outputs, storeError: nil, finish: finish,
-                                  finished: .taskFinished(task.id, status: outcome.status, attempt: number, duration: elapsed,
-                                                          error: outcome.error))
+                                  finished: finished)
             }
             do {
                 _ = try store.record([finish])
             } catch {
-                events(.taskFinished(task.id, status: .failed, attempt: number, duration: elapsed,
-                                     error: "\(outcome.error ?? "finished") — and flow could not record it"))
+                events(finished.unrecorded)
                 return Completion(index: index, status: .failed, outputs: [:], storeError: "cannot record the end of '\(task.id)': \(error)")
             }
             let delay = task.retry.delay(beforeAttempt: attempt + 1, jitter: options.jitter())
@@ -96,7 +96,7 @@ extension Engine {
             }
             attempt += 1
             let next = number + 1
-            let logPath = "\(options.logDirectory)/\(runID)/\(task.id).\(next).log"
+            let logPath = logPath(run: runID, task: task.id, attempt: next)
             do {
                 let id = try store.attemptStarted(run: runID, task: task.id, attempt: next, fingerprint: current.fingerprint,
                                                   logPath: logPath, at: Date())
@@ -148,6 +148,16 @@ extension Engine {
             }
             return timedOut ? .timedOut : outcome
         }
+    }
+
+    /// `<logDirectory>/<run>/<task>.<attempt>.log`: attempt numbers continue across resumes, so earlier
+    /// attempts' logs are kept.
+    func logPath(run: RunID, task: TaskID, attempt: Int) -> String {
+        "\(logFolder(run: run))/\(task).\(attempt).log"
+    }
+
+    func logFolder(run: RunID) -> String {
+        "\(options.logDirectory)/\(run)"
     }
 
     static func resolve(_ path: String?, in directory: String) -> String {

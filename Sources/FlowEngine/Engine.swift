@@ -41,14 +41,13 @@ package struct Engine: Sendable {
     /// running tasks get SIGTERM (then SIGKILL after the grace period) and are recorded `interrupted`.
     package func run(_ plan: ExecutionPlan, runID: RunID, scope: EvaluationScope) async -> RunOutcome {
         let maxParallel = min(options.maxParallel, max(1, plan.workflow.tasks.count))
-        let logFolder = "\(options.logDirectory)/\(runID)"
+        let logFolder = logFolder(run: runID)
         let scratchFolder = "\(options.scratchDirectory)/\(runID)"
         // Created once here rather than per attempt: a folder per task costs more than the task's own spawn.
         for folder in [logFolder, scratchFolder] {
             try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
-        let scheduler = RunScheduler(engine: self, plan: plan, runID: runID, scope: scope, maxParallel: maxParallel,
-                                     logFolder: logFolder)
+        let scheduler = RunScheduler(engine: self, plan: plan, runID: runID, scope: scope, maxParallel: maxParallel)
         // One lane per slot: each runs a task, reports its end and goes on with whatever that releases.
         let first = scheduler.start()
         await withTaskGroup(of: Void.self) { group in

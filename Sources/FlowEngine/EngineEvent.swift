@@ -8,6 +8,14 @@ package enum EngineEvent: Sendable {
     case taskReused(TaskID)
     case taskSkipped(TaskID, reason: String)
     case taskNotStarted(TaskID, reason: String)
+
+    /// This event as reported when the state it reports could not be committed: a task's end then reads as
+    /// a failure (a success that is not recorded did not happen as far as a resume is concerned).
+    var unrecorded: EngineEvent {
+        guard case .taskFinished(let id, let status, let attempt, let duration, let message) = self else { return self }
+        return .taskFinished(id, status: status == .succeeded ? .failed : status, attempt: attempt, duration: duration,
+                             error: "\(message ?? "finished") — and flow could not record it")
+    }
 }
 
 /// Options for one execution.

@@ -36,15 +36,13 @@ final class RunScheduler: Sendable {
     private let rank: [Int]
     private let byRank: [Int]
     private let maxParallel: Int
-    private let logFolder: String
     let state: Mutex<State>
 
-    init(engine: Engine, plan: ExecutionPlan, runID: RunID, scope baseScope: EvaluationScope, maxParallel: Int, logFolder: String) {
+    init(engine: Engine, plan: ExecutionPlan, runID: RunID, scope baseScope: EvaluationScope, maxParallel: Int) {
         self.engine = engine
         self.plan = plan
         self.runID = runID
         self.maxParallel = maxParallel
-        self.logFolder = logFolder
         let count = plan.workflow.tasks.count
         var rank = [Int](repeating: 0, count: count)
         for (position, index) in plan.order.enumerated() { rank[index] = position }
@@ -170,10 +168,9 @@ final class RunScheduler: Sendable {
                 continue
             }
             s.statuses[index] = .running
-            // Attempt numbers continue across resumes, so earlier attempts' logs are kept.
             let number = plan.previousAttempts[index] + 1
             let fingerprint = Fingerprint.of(task, workflowEnv: workflow.env, actionVersion: action.version, scope: s.scope)
-            let logPath = "\(logFolder)/\(task.id).\(number).log"
+            let logPath = engine.logPath(run: runID, task: task.id, attempt: number)
             s.pending.append(.attemptStarted(run: runID, task: task.id, attempt: number, fingerprint: fingerprint,
                                              logPath: logPath, at: Date()))
             starting.append((index, action, Engine.StartedAttempt(id: 0, number: number, logPath: logPath, fingerprint: fingerprint)))
@@ -212,14 +209,7 @@ final class RunScheduler: Sendable {
             return ids
         } catch {
             s.internalError = s.internalError ?? "cannot record \(Engine.describe(s.pending)): \(error)"
-            for event in s.pendingEvents {
-                if case .taskFinished(let id, let status, let attempt, let duration, let message) = event {
-                    engine.events(.taskFinished(id, status: status == .succeeded ? .failed : status, attempt: attempt,
-                                                duration: duration, error: "\(message ?? "finished") — and flow could not record it"))
-                } else {
-                    engine.events(event)
-                }
-            }
+            for event in s.pendingEvents { engine.events(event.unrecorded) }
             return nil
         }
     }
