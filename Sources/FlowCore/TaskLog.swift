@@ -33,12 +33,11 @@ package final class TaskLog: Sendable {
         descriptor = Mutex(fd)
     }
 
-    /// The open descriptor, handed over without closing it, if the file is empty and `unused` says nothing
-    /// else has it open; nil otherwise (the log stays as it is).
-    package func detachIfEmpty(unused: (Int32) -> Bool) -> Int32? {
+    /// The open descriptor, handed over without closing it, if `condition` holds for it; nil otherwise (the
+    /// log stays as it is).
+    package func detach(if condition: (Int32) -> Bool) -> Int32? {
         descriptor.withLock { fd -> Int32? in
-            var info = stat()
-            guard fd >= 0, fstat(fd, &info) == 0, info.st_size == 0, unused(fd) else { return nil }
+            guard fd >= 0, condition(fd) else { return nil }
             defer { fd = -1 }
             return fd
         }

@@ -7,9 +7,10 @@ import Glibc
 
 /// One lane's spare log file. When an attempt ends having written nothing, and no process (not even one that
 /// left the task's process group) still has the file open, its empty log is renamed aside and renamed into
-/// place for the lane's next attempt: a quiet task then costs two renames instead of a new file. Creating a file is an inode allocation, the
-/// largest part of flow's per-task cost on some filesystems (docs/PERFORMANCE.md). A log with any output is
-/// left exactly where it is; while an attempt runs its log is always at its own path.
+/// place for the lane's next attempt: a quiet task then costs two renames instead of a new file. Creating a
+/// file is an inode allocation, the largest part of flow's per-task cost on some filesystems
+/// (docs/PERFORMANCE.md). A log with any output is left exactly where it is; while an attempt runs its log
+/// is always at its own path.
 final class LogRecycler {
     private let sparePath: String
     private var spare: Int32?
@@ -23,8 +24,8 @@ final class LogRecycler {
     func open(_ path: String) throws -> TaskLog {
         if let fd = spare {
             spare = nil
-            var info = stat()
-            if fstat(fd, &info) == 0, info.st_size == 0, flow_is_sole_opener(fd) == 1, rename(sparePath, path) == 0 {
+            // Checked again: something may have opened the spare by its path since it was set aside.
+            if LogRecycler.isReusable(fd), rename(sparePath, path) == 0 {
                 return TaskLog(adopting: fd, path: path)
             }
             Glibc.close(fd)
@@ -36,7 +37,7 @@ final class LogRecycler {
     /// Ends an attempt's log. Returns whether the log file was kept at its path: false when it was empty and
     /// became the spare.
     func finish(_ log: TaskLog) -> Bool {
-        guard spare == nil, let fd = log.detachIfEmpty(unused: { flow_is_sole_opener($0) == 1 }) else {
+        guard spare == nil, let fd = log.detach(if: LogRecycler.isReusable) else {
             log.close()
             return true
         }
@@ -46,6 +47,12 @@ final class LogRecycler {
         }
         spare = fd
         return false
+    }
+
+    /// Empty, and open nowhere else: a write lease is granted only to a file's sole opener.
+    private static func isReusable(_ fd: Int32) -> Bool {
+        var info = stat()
+        return fstat(fd, &info) == 0 && info.st_size == 0 && flow_is_sole_opener(fd) == 1
     }
 
     /// Removes the spare when the lane ends.
