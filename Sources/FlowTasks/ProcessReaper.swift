@@ -70,9 +70,7 @@ final class ProcessReaper: Sendable {
                 }
                 for (fd, waiter) in stranded {
                     close(fd)
-                    let thread = Thread { waiter.continuation.resume(returning: ProcessReaper.reap(waiter.pid)) }
-                    thread.stackSize = 64 * 1024
-                    thread.start()
+                    ProcessReaper.reapOnOwnThread(waiter.pid) { waiter.continuation.resume(returning: $0) }
                 }
                 return
             }
@@ -83,6 +81,13 @@ final class ProcessReaper: Sendable {
                 waiter.continuation.resume(returning: ProcessReaper.reap(waiter.pid))
             }
         }
+    }
+
+    /// The fallback: a thread of its own blocks in `waitpid` for `pid`, then hands the exit to `done`.
+    static func reapOnOwnThread(_ pid: Int32, then done: @escaping @Sendable (ProcessExit) -> Void) {
+        let thread = Thread { done(reap(pid)) }
+        thread.stackSize = 64 * 1024
+        thread.start()
     }
 
     /// `waitpid` for a process known to have exited (or about to), decoded.

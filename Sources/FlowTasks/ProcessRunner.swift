@@ -92,9 +92,7 @@ package enum ProcessRunner {
     static func wait(for pid: Int32) async -> ProcessExit {
         if let reaper = ProcessReaper.shared, let exit = await reaper.wait(for: pid) { return exit }
         return await withCheckedContinuation { (continuation: CheckedContinuation<ProcessExit, Never>) in
-            let thread = Thread { continuation.resume(returning: ProcessReaper.reap(pid)) }
-            thread.stackSize = 64 * 1024
-            thread.start()
+            ProcessReaper.reapOnOwnThread(pid) { continuation.resume(returning: $0) }
         }
     }
 
