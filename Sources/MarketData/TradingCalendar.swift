@@ -1,3 +1,4 @@
+import FlowCore
 import Foundation
 import Synchronization
 
@@ -76,10 +77,7 @@ package struct TradingCalendar: Sendable {
 
     /// `YYYY-MM-DD` of a day number.
     package static func dateString(_ day: Int64) -> String {
-        var t = time_t(day * 86_400)
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        return String(format: "%04d-%02d-%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday))
+        String(ISOTime.format(day * 86_400).prefix(10))
     }
 
     /// The day number of `YYYY-MM-DD`.
@@ -146,12 +144,3 @@ package struct GlobexHours: Sendable {
         }
     }
 }
-
-func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-    let q = a / b
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
-}
-
-#if canImport(Glibc)
-import Glibc
-#endif
