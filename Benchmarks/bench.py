@@ -9,7 +9,6 @@ Per-task overhead = (runner wall - baseline wall) / tasks that ran, medians of a
 machine is shared, so only ratios measured in the same invocation mean anything.
 """
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -18,7 +17,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from measure import run_measured  # noqa: E402
+from measure import run_measured, task_states  # noqa: E402
 import daily_update  # noqa: E402
 
 RUNNERS = ["flow", "ninja", "make", "flow-tmpfs"]
@@ -162,9 +161,7 @@ def full_run_wall(w, folder, flow, env, repeat):
 
 def verify_resume(w, folder, flow, env):
     """The resumed run must not have run tasks 1-149 again."""
-    out = subprocess.run([flow, "status", w.name, "--json"], cwd=folder, env=env, capture_output=True, text=True,
-                         check=True).stdout
-    tasks = {t["id"]: t for t in json.loads(out)["tasks"]}
+    tasks = task_states(flow, folder, env, w.name)
     again = [t for t in (f"t{i}" for i in range(FAIL_AT)) if tasks[t]["attempts"] != 1]
     if again or tasks[f"t{FAIL_AT}"]["attempts"] != 2 or any(t["status"] != "succeeded" for t in tasks.values()):
         sys.exit(f"resume check failed: re-ran {again[:5]}..., t{FAIL_AT} attempts {tasks[f't{FAIL_AT}']['attempts']}")

@@ -1,12 +1,10 @@
 """The daily-update data path: 365-day demo backfill of one symbol (bars/s), full features rebuild of that
 year, incremental one-day run, and each step's peak memory. Imported by bench.py."""
-import json
 import os
 import shutil
-import subprocess
 import tempfile
 
-from measure import run_measured
+from measure import run_measured, task_states
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -20,12 +18,6 @@ REBUILD_YAML = """tasks:
 """
 
 
-def _status(flow, cwd, env, workflow):
-    out = subprocess.run([flow, "status", workflow, "--json"], cwd=cwd, env=env, capture_output=True, text=True,
-                         check=True).stdout
-    return {t["id"]: t for t in json.loads(out)["tasks"]}
-
-
 def measure(flow):
     """One pass over a fresh project; returns [(measurement, value, target, met)]."""
     work = tempfile.mkdtemp(prefix="flow-bench-du-")
@@ -37,13 +29,13 @@ def measure(flow):
         env.pop("DATABENTO_API_KEY", None)
 
         first = run_measured([flow, "run", "daily-update", "-p", "start=2025-01-28T21:00:00Z"], work, env)
-        tasks = _status(flow, work, env, "daily-update")
+        tasks = task_states(flow, work, env, "daily-update")
         bars = int(tasks["backfill"]["outputs"]["bars_written"])
         backfill_s = tasks["backfill"]["duration_seconds"]
         days = tasks["build-features"]["outputs"].get("days_written")
 
         rebuild = run_measured([flow, "run", "rebuild"], work, env)
-        rebuild_s = _status(flow, work, env, "rebuild")["rebuild"]["duration_seconds"]
+        rebuild_s = task_states(flow, work, env, "rebuild")["rebuild"]["duration_seconds"]
 
         incremental = run_measured([flow, "run", "daily-update"], work, dict(env, FLOW_NOW="2026-01-29T21:00:00Z"))
         rate = bars / backfill_s

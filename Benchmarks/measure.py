@@ -1,5 +1,6 @@
 """Runs one command and measures its wall time, CPU time (its own and its waited-for descendants') and peak RSS."""
 import collections
+import json
 import os
 import resource
 import subprocess
@@ -31,3 +32,10 @@ def run_measured(cmd, cwd, env=None, expect=0):
         except (IndexError, ValueError):
             peak = 0.0
     return Measurement(wall, cpu, peak)
+
+
+def task_states(flow, cwd, env, workflow):
+    """`flow status WORKFLOW --json`'s tasks, by id."""
+    out = subprocess.run([flow, "status", workflow, "--json"], cwd=cwd, env=env, capture_output=True, text=True,
+                         check=True).stdout
+    return {t["id"]: t for t in json.loads(out)["tasks"]}
