@@ -55,12 +55,6 @@ extension CheckpointStore {
         return id
     }
 
-    package func attemptFinished(attempt: AttemptID, run: RunID, task: TaskID, outcome: AttemptOutcome,
-                                 outputs: [String: String], isFinal: Bool, at date: Date) throws {
-        _ = try record([.attemptFinished(attempt: attempt, run: run, task: task, outcome: outcome, outputs: outputs,
-                                         isFinal: isFinal, at: date)])
-    }
-
     package func taskSettled(run: RunID, task: TaskID, status: TaskStatus, reason: String?, at date: Date) throws {
         _ = try record([.taskSettled(run: run, task: task, status: status, reason: reason, at: date)])
     }

@@ -29,12 +29,12 @@ struct StateStoreTests {
         let a1 = try store.attemptStarted(run: run, task: task, attempt: 1, fingerprint: "f1", logPath: "/l1", at: Date())
         try store.processStarted(attempt: a1, pid: 777)
         #expect(try store.taskStates(of: run)[task]?.status == .running)
-        try store.attemptFinished(attempt: a1, run: run, task: task, outcome: AttemptOutcome(status: .failed, exitCode: 2, error: "boom"),
-                                  outputs: ["partial": "1"], isFinal: false, at: Date())
+        _ = try store.record([.attemptFinished(attempt: a1, run: run, task: task, outcome: AttemptOutcome(status: .failed, exitCode: 2, error: "boom"),
+                                               outputs: ["partial": "1"], isFinal: false, at: Date())])
         #expect(try store.taskStates(of: run)[task]?.status == .running, "a retry is coming")
         let a2 = try store.attemptStarted(run: run, task: task, attempt: 2, fingerprint: "f1", logPath: "/l2", at: Date())
-        try store.attemptFinished(attempt: a2, run: run, task: task, outcome: AttemptOutcome(status: .succeeded),
-                                  outputs: ["artifact": "app"], isFinal: true, at: Date())
+        _ = try store.record([.attemptFinished(attempt: a2, run: run, task: task, outcome: AttemptOutcome(status: .succeeded),
+                                               outputs: ["artifact": "app"], isFinal: true, at: Date())])
         let state = try #require(try store.taskStates(of: run)[task])
         #expect(state.status == .succeeded)
         #expect(state.attempts == 2)
@@ -103,8 +103,8 @@ struct StateStoreTests {
         let a = try store.attemptStarted(run: run, task: TaskID("a"), attempt: 1, fingerprint: "f", logPath: "/l", at: Date())
         try store.processStarted(attempt: a, pid: 4242)
         let b = try store.attemptStarted(run: run, task: TaskID("b"), attempt: 1, fingerprint: "f", logPath: "/l", at: Date())
-        try store.attemptFinished(attempt: b, run: run, task: TaskID("b"), outcome: AttemptOutcome(status: .succeeded), outputs: [:],
-                                  isFinal: true, at: Date())
+        _ = try store.record([.attemptFinished(attempt: b, run: run, task: TaskID("b"), outcome: AttemptOutcome(status: .succeeded),
+                                               outputs: [:], isFinal: true, at: Date())])
         #expect(try store.staleRuns(of: "w") == [run])
         let groups = try store.markInterrupted(run, reason: "runner died")
         #expect(groups == [4242])
