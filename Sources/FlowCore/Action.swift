@@ -88,7 +88,7 @@ package struct TaskContext: Sendable {
     /// The last committed in-task checkpoint values of this task in this run.
     package var checkpoint: [String: String]
     /// Commits checkpoint values to the state database before returning.
-    package var saveCheckpoint: @Sendable ([String: String]) async throws -> Void
+    package var saveCheckpoint: @Sendable ([String: String]) throws -> Void
     /// Reports the process group a task started, so a later runner can kill it if this one dies.
     package var processStarted: @Sendable (_ pid: Int32) -> Void
     /// The run's clock (`FLOW_NOW` pins it).
@@ -98,7 +98,7 @@ package struct TaskContext: Sendable {
 
     package init(runID: RunID, task: TaskID, attempt: Int, inputs: [String: String], env: [String: String],
                  workingDirectory: String, scratchDirectory: String, log: TaskLog, checkpoint: [String: String],
-                 saveCheckpoint: @escaping @Sendable ([String: String]) async throws -> Void,
+                 saveCheckpoint: @escaping @Sendable ([String: String]) throws -> Void,
                  processStarted: @escaping @Sendable (Int32) -> Void = { _ in },
                  now: Date = Date(), gracePeriod: Duration = .seconds(5)) {
         self.runID = runID

@@ -2,111 +2,172 @@ import FlowCore
 import Foundation
 
 extension Engine {
-    private enum AttemptResult: Sendable {
+    enum AttemptResult: Sendable {
         case finished(Result<[String: String], TaskFailure>)
         case timedOut
+
+        /// An error an action threw, as the attempt's failure.
+        static func failed(_ error: any Error) -> AttemptResult {
+            switch error {
+            case let failure as TaskFailure: return .finished(.failure(failure))
+            case is CancellationError: return .finished(.failure(TaskFailure("cancelled")))
+            default: return .finished(.failure(TaskFailure("\(error)")))
+            }
+        }
     }
 
-    /// Runs every attempt of one task, from `first` (already committed): retries with backoff, enforces the
-    /// timeout. A retry's end and next start are committed here; the last attempt's end goes back to the run
-    /// loop in the completion, to be committed with the starts it releases.
-    func execute(_ task: TaskSpec, action: any Action, index: Int, runID: RunID, scope: EvaluationScope,
-                 workflow: Workflow, first: StartedAttempt, logs: LogRecycler) async -> Completion {
+    /// What every attempt of a task shares, evaluated once per task.
+    struct TaskSetup: Sendable {
+        var task: TaskSpec
+        var index: Int
+        var env: [String: String]
+        var inputs: [String: String]
+        var directory: String
+    }
+
+    /// How an attempt ended, and what happens next.
+    struct AttemptEnd: Sendable {
+        var completion: Completion
+        /// Whether another attempt follows (after `completion.finish` is committed on its own).
+        var willRetry: Bool
+    }
+
+    func setup(_ task: TaskSpec, index: Int, workflow: Workflow, scope: EvaluationScope) -> TaskSetup {
         var env: [String: String] = options.taskEnvironment
         for (name, value) in workflow.env { env[name] = value.render(in: scope) }
         for (name, value) in task.env { env[name] = value.render(in: scope) }
         var inputs: [String: String] = [:]
         for (name, value) in task.with { inputs[name] = value.render(in: scope) }
         let directory = Engine.resolve(task.workingDirectory?.render(in: scope), in: options.projectDirectory)
-        let maxAttempts = task.retry.retries + 1
-        var attempt = 1
+        return TaskSetup(task: task, index: index, env: env, inputs: inputs, directory: directory)
+    }
+
+    /// Opens an attempt's log and builds what its action sees.
+    func open(_ attempt: StartedAttempt, of setup: TaskSetup, runID: RunID, logs: LogRecycler) throws -> TaskContext {
+        let task = setup.task.id
+        // A task that never ran in this run has no checkpoint: skip the read.
+        let checkpoint = attempt.number == 1 ? [:] : try store.checkpoint(run: runID, task: task)
+        let log = try logs.open(attempt.logPath)
+        let store = self.store
+        let attemptID = attempt.id
+        return TaskContext(
+            runID: runID, task: task, attempt: attempt.number, inputs: setup.inputs, env: setup.env,
+            workingDirectory: setup.directory, scratchDirectory: "\(options.scratchDirectory)/\(runID)/\(task).\(attempt.number)",
+            log: log, checkpoint: checkpoint,
+            saveCheckpoint: { values in try store.saveCheckpoint(run: runID, task: task, values: values, at: Date()) },
+            processStarted: { pid in try? store.processStarted(attempt: attemptID, pid: pid) },
+            now: options.now, gracePeriod: options.gracePeriod)
+    }
+
+    /// Turns an attempt's result into its recorded end: outcome, the note in its log, the transition and the
+    /// event. `attempt` counts this run's attempts of the task (1 for the first).
+    func end(_ started: StartedAttempt, of setup: TaskSetup, attempt: Int, runID: RunID, result: AttemptResult,
+             elapsed: Duration, interrupted: Bool, log: TaskLog?, logs: LogRecycler) -> AttemptEnd {
+        let task = setup.task
+        let outcome: AttemptOutcome
+        var outputs: [String: String] = [:]
+        var retryable = false
+        switch result {
+        case .finished(.success(let values)):
+            outputs = values
+            outcome = AttemptOutcome(status: .succeeded)
+        case .finished(.failure(let failure)) where interrupted:
+            outcome = AttemptOutcome(status: .interrupted, exitCode: failure.exitCode, signal: failure.signal,
+                                     error: "interrupted (\(failure.message))")
+        case .finished(.failure(let failure)):
+            outcome = AttemptOutcome(status: .failed, exitCode: failure.exitCode, signal: failure.signal, error: failure.message)
+            retryable = failure.isRetryable
+        case .timedOut:
+            let limit = task.timeout.map(DurationFormat.format) ?? "?"
+            outcome = AttemptOutcome(status: .timedOut, error: "timed out after \(limit)")
+            retryable = true
+        }
+        let willRetry = retryable && attempt < task.retry.retries + 1 && !interrupted
+        if let message = outcome.error { log?.write("flow: attempt \(started.number) of '\(task.id)': \(message)") }
+        let logKept = log.map(logs.finish) ?? false
+        let finish = Transition.attemptFinished(attempt: started.id, run: runID, task: task.id, outcome: outcome,
+                                                outputs: outputs, isFinal: !willRetry, logKept: logKept, at: Date())
+        let finished = EngineEvent.taskFinished(task.id, status: outcome.status, attempt: started.number, duration: elapsed,
+                                                error: outcome.error)
+        return AttemptEnd(completion: Completion(index: setup.index, status: outcome.status, outputs: outputs, storeError: nil,
+                                                 finish: finish, finished: finished),
+                          willRetry: willRetry)
+    }
+
+    /// Runs attempts of a task from `first` (already committed) until one ends for good: retries with backoff,
+    /// enforces the timeout. A retry's end and next start are committed here; the last attempt's end goes back
+    /// to the run loop in the completion, to be committed with the starts it releases.
+    func execute(_ setup: TaskSetup, action: any Action, runID: RunID, first: StartedAttempt, attempt firstAttempt: Int = 1,
+                 logs: LogRecycler) async -> Completion {
+        var attempt = firstAttempt
         var current = first
         while true {
-            let number = current.number
-            let attemptID = current.id
-            let scratch = "\(options.scratchDirectory)/\(runID)/\(task.id).\(number)"
             let started = ContinuousClock.now
             let result: AttemptResult
-            let log: TaskLog?
+            var log: TaskLog?
             do {
-                // A task that never ran in this run has no checkpoint: skip the read.
-                let checkpoint = number == 1 ? [:] : try store.checkpoint(run: runID, task: task.id)
-                let opened = try logs.open(current.logPath)
-                log = opened
-                let store = self.store
-                let context = TaskContext(
-                    runID: runID, task: task.id, attempt: number, inputs: inputs, env: env, workingDirectory: directory,
-                    scratchDirectory: scratch, log: opened, checkpoint: checkpoint,
-                    saveCheckpoint: { values in try store.saveCheckpoint(run: runID, task: task.id, values: values, at: Date()) },
-                    processStarted: { pid in try? store.processStarted(attempt: attemptID, pid: pid) },
-                    now: options.now, gracePeriod: options.gracePeriod)
-                result = await runAttempt(action, context: context, timeout: task.timeout)
+                let context = try open(current, of: setup, runID: runID, logs: logs)
+                log = context.log
+                result = await runAttempt(action, context: context, timeout: setup.task.timeout)
             } catch {
                 // The attempt row is committed: end it rather than leave it `running`.
-                log = nil
                 result = .finished(.failure(TaskFailure("cannot start: \(error)", retryable: false)))
             }
-            let elapsed = ContinuousClock.now - started
-            let interrupted = Task.isCancelled
-
-            let outcome: AttemptOutcome
-            var outputs: [String: String] = [:]
-            var retryable = false
-            switch result {
-            case .finished(.success(let values)):
-                outputs = values
-                outcome = AttemptOutcome(status: .succeeded)
-            case .finished(.failure(let failure)) where interrupted:
-                outcome = AttemptOutcome(status: .interrupted, exitCode: failure.exitCode, signal: failure.signal,
-                                         error: "interrupted (\(failure.message))")
-            case .finished(.failure(let failure)):
-                outcome = AttemptOutcome(status: .failed, exitCode: failure.exitCode, signal: failure.signal, error: failure.message)
-                retryable = failure.isRetryable
-            case .timedOut:
-                let limit = task.timeout.map(DurationFormat.format) ?? "?"
-                outcome = AttemptOutcome(status: .timedOut, error: "timed out after \(limit)")
-                retryable = true
+            let end = end(current, of: setup, attempt: attempt, runID: runID, result: result,
+                          elapsed: ContinuousClock.now - started, interrupted: Task.isCancelled, log: log, logs: logs)
+            guard end.willRetry else { return end.completion }
+            switch await retry(after: end, of: setup, attempt: attempt, runID: runID, previous: current) {
+            case .next(let next):
+                current = next
+                attempt += 1
+            case .stop(let completion):
+                return completion
             }
-            let willRetry = retryable && attempt < maxAttempts && !interrupted
-            if let message = outcome.error { log?.write("flow: attempt \(number) of '\(task.id)': \(message)") }
-            let logKept = log.map(logs.finish) ?? false
-            let finish = Transition.attemptFinished(attempt: attemptID, run: runID, task: task.id, outcome: outcome,
-                                                    outputs: outputs, isFinal: !willRetry, logKept: logKept, at: Date())
-            let finished = EngineEvent.taskFinished(task.id, status: outcome.status, attempt: number, duration: elapsed,
-                                                    error: outcome.error)
-            guard willRetry else {
-                return Completion(index: index, status: outcome.status, outputs: outputs, storeError: nil, finish: finish,
-                                  finished: finished)
-            }
-            do {
-                _ = try store.record([finish])
-            } catch {
-                events(finished.unrecorded)
-                return Completion(index: index, status: .failed, outputs: [:], storeError: "cannot record the end of '\(task.id)': \(error)")
-            }
-            let delay = task.retry.delay(beforeAttempt: attempt + 1, jitter: options.jitter())
-            events(.taskRetrying(task.id, attempt: number, delay: delay, error: outcome.error ?? "failed"))
-            do {
-                try await Task.sleep(for: delay)
-            } catch {
-                // Interrupted while waiting to retry: the last attempt already failed, the task is interrupted.
-                try? store.taskSettled(run: runID, task: task.id, status: .interrupted, reason: "interrupted before a retry", at: Date())
-                events(.taskFinished(task.id, status: .interrupted, attempt: number, duration: elapsed, error: "interrupted before a retry"))
-                return Completion(index: index, status: .interrupted, outputs: [:], storeError: nil)
-            }
-            attempt += 1
-            let next = number + 1
-            let logPath = logPath(run: runID, task: task.id, attempt: next)
-            do {
-                let id = try store.attemptStarted(run: runID, task: task.id, attempt: next, fingerprint: current.fingerprint,
-                                                  logPath: logPath, at: Date())
-                current = StartedAttempt(id: id, number: next, logPath: logPath, fingerprint: current.fingerprint)
-            } catch {
-                return Completion(index: index, status: .failed, outputs: [:], storeError: "cannot record the start of '\(task.id)': \(error)")
-            }
-            CrashPoint.hit("after-attempt-row")
-            events(.taskStarted(task.id, attempt: next))
         }
+    }
+
+    enum Retry: Sendable {
+        case next(StartedAttempt)
+        case stop(Completion)
+    }
+
+    /// Commits a failed attempt's end, waits out the backoff and commits the next attempt's start.
+    func retry(after end: AttemptEnd, of setup: TaskSetup, attempt: Int, runID: RunID, previous: StartedAttempt) async -> Retry {
+        let task = setup.task
+        let index = setup.index
+        guard let finish = end.completion.finish, let finished = end.completion.finished,
+              case .taskFinished(_, _, let number, let elapsed, let error) = finished else {
+            return .stop(end.completion)
+        }
+        do {
+            _ = try store.record([finish])
+        } catch {
+            events(finished.unrecorded)
+            return .stop(Completion(index: index, status: .failed, outputs: [:], storeError: "cannot record the end of '\(task.id)': \(error)"))
+        }
+        let delay = task.retry.delay(beforeAttempt: attempt + 1, jitter: options.jitter())
+        events(.taskRetrying(task.id, attempt: number, delay: delay, error: error ?? "failed"))
+        do {
+            try await Task.sleep(for: delay)
+        } catch {
+            // Interrupted while waiting to retry: the last attempt already failed, the task is interrupted.
+            try? store.taskSettled(run: runID, task: task.id, status: .interrupted, reason: "interrupted before a retry", at: Date())
+            events(.taskFinished(task.id, status: .interrupted, attempt: number, duration: elapsed, error: "interrupted before a retry"))
+            return .stop(Completion(index: index, status: .interrupted, outputs: [:], storeError: nil))
+        }
+        let next = number + 1
+        let logPath = logPath(run: runID, task: task.id, attempt: next)
+        let started: StartedAttempt
+        do {
+            let id = try store.attemptStarted(run: runID, task: task.id, attempt: next, fingerprint: previous.fingerprint,
+                                              logPath: logPath, at: Date())
+            started = StartedAttempt(id: id, number: next, logPath: logPath, fingerprint: previous.fingerprint)
+        } catch {
+            return .stop(Completion(index: index, status: .failed, outputs: [:], storeError: "cannot record the start of '\(task.id)': \(error)"))
+        }
+        CrashPoint.hit("after-attempt-row")
+        events(.taskStarted(task.id, attempt: next))
+        return .next(started)
     }
 
     /// Runs the action, racing it against the timeout; a timed-out action is cancelled and awaited.
@@ -114,12 +175,8 @@ extension Engine {
         @Sendable func attempt() async -> AttemptResult {
             do {
                 return .finished(.success(try await action.run(context)))
-            } catch let failure as TaskFailure {
-                return .finished(.failure(failure))
-            } catch is CancellationError {
-                return .finished(.failure(TaskFailure("cancelled")))
             } catch {
-                return .finished(.failure(TaskFailure("\(error)")))
+                return .failed(error)
             }
         }
         // Without a timeout there is nothing to race: no child task, no hop to another thread.

@@ -48,25 +48,29 @@ package struct Engine: Sendable {
             try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
         let scheduler = RunScheduler(engine: self, plan: plan, runID: runID, scope: scope, maxParallel: maxParallel)
-        // One lane per slot: each runs a task, reports its end and goes on with whatever that releases.
-        let first = scheduler.start()
-        await withTaskGroup(of: Void.self) { group in
-            for lane in 0..<maxParallel {
-                let initial = lane < first.count ? first[lane] : nil
-                group.addTask {
-                    let logs = LogRecycler(folder: logFolder, lane: lane)
-                    defer { logs.close() }
-                    var job = if let initial { initial } else { await scheduler.next(after: nil) }
-                    while case .run(let task, let action, let index, let taskScope, let started) = job {
-                        let completion = await self.execute(task, action: action, index: index, runID: runID, scope: taskScope,
-                                                            workflow: plan.workflow, first: started, logs: logs)
-                        job = await scheduler.next(after: completion)
+        let outcome: RunOutcome
+        do {
+            let mailbox = try RunLoop.Mailbox()
+            outcome = await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<RunOutcome, Never>) in
+                    // The loop blocks in epoll_wait, so it gets a thread of its own rather than one of the
+                    // concurrency pool's (two, on this machine).
+                    let thread = Thread {
+                        let loop = RunLoop(engine: self, scheduler: scheduler, workflow: plan.workflow, runID: runID,
+                                           mailbox: mailbox, logFolder: logFolder)
+                        continuation.resume(returning: loop.run())
                     }
+                    thread.name = "flow-run"
+                    thread.start()
                 }
+            } onCancel: {
+                mailbox.post(.cancel)
             }
+        } catch {
+            outcome = scheduler.abandon(because: "cannot start the run loop: \(error)")
         }
         try? FileManager.default.removeItem(atPath: scratchFolder)
-        return scheduler.finish(interrupted: Task.isCancelled)
+        return outcome
     }
 
     /// What a batch of transitions records, for an error message: "the end of 'a' and the start of 'b'".

@@ -11,7 +11,8 @@ import Glibc
 /// file is an inode allocation, the largest part of flow's per-task cost on some filesystems
 /// (docs/PERFORMANCE.md). A log with any output is left exactly where it is; while an attempt runs its log
 /// is always at its own path.
-final class LogRecycler {
+/// Used by one attempt at a time; handed between the run loop and a task's Swift task, never shared.
+final class LogRecycler: @unchecked Sendable {
     private let sparePath: String
     private var spare: Int32?
 

@@ -3,15 +3,17 @@ import FlowPlan
 import Foundation
 import Synchronization
 
-/// The shared state of one run, and the decisions made on it: which tasks are ready, which start, what is
-/// committed. The engine runs `maxParallel` lanes; a lane that finishes a task asks `next(after:)` for its
-/// next one and goes on with it itself, so a task's end, the commit and the next start need no hand-off to
-/// another thread. All decisions happen under one lock, so they are made one at a time, in order.
+/// The state of one run, and the decisions made on it: which tasks are ready, which start, what is committed.
+/// The run loop (`RunLoop`) reports each task's end with `complete(_:)` and gets back the starts it
+/// released, committed together with that end. Decisions are made under one lock, one at a time, in order.
 final class RunScheduler: Sendable {
-    /// What a lane does next.
-    enum Job: Sendable {
-        case run(TaskSpec, action: any Action, index: Int, scope: EvaluationScope, started: Engine.StartedAttempt)
-        case done
+    /// A task to start: its attempt row is committed.
+    struct Job: Sendable {
+        var task: TaskSpec
+        var action: any Action
+        var index: Int
+        var scope: EvaluationScope
+        var started: Engine.StartedAttempt
     }
 
     struct State {
@@ -23,11 +25,10 @@ final class RunScheduler: Sendable {
         var stopReason: String?
         var internalError: String?
         var failed = false
+        var cancelled = false
         /// Transitions decided but not yet committed, and the events that report them once they are.
         var pending: [Transition] = []
         var pendingEvents: [EngineEvent] = []
-        /// Lanes with nothing to do while others run.
-        var parked: [CheckedContinuation<Job, Never>] = []
     }
 
     private let engine: Engine
@@ -58,38 +59,34 @@ final class RunScheduler: Sendable {
         self.state = Mutex(state)
     }
 
-    /// The first jobs, one per lane at most: everything ready at the start, up to the bound, in one commit.
+    /// The first jobs: everything ready at the start, up to the bound, in one commit.
     func start() -> [Job] {
-        state.withLock { s in launch(&s, limit: maxParallel) }
+        state.withLock { s in launch(&s) }
     }
 
-    /// Records `completion` (if any), starts what it releases, and returns this lane's next job. Waits while
-    /// other lanes run and nothing is ready; `.done` once nothing runs and nothing can start.
-    func next(after completion: Engine.Completion?) async -> Job {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Job, Never>) in
-            let handOut: [(CheckedContinuation<Job, Never>, Job)] = state.withLock { s in
-                if let completion { apply(completion, to: &s) }
-                // Start no more than there are lanes asking: a lane still busy, or not yet asking, starts its own.
-                let jobs = launch(&s, limit: 1 + s.parked.count)
-                var waiting = [continuation] + s.parked
-                s.parked = []
-                var handOut: [(CheckedContinuation<Job, Never>, Job)] = []
-                for job in jobs { handOut.append((waiting.removeFirst(), job)) }
-                if s.running == 0 {
-                    for lane in waiting { handOut.append((lane, .done)) }
-                } else {
-                    s.parked = waiting
-                }
-                return handOut
-            }
-            for (lane, job) in handOut { lane.resume(returning: job) }
+    /// Records a task's end and starts what it releases, up to the bound, in one commit.
+    func complete(_ completion: Engine.Completion) -> [Job] {
+        state.withLock { s in
+            apply(completion, to: &s)
+            return launch(&s)
         }
     }
 
+    /// Nothing new starts from now on.
+    func cancel() {
+        state.withLock { $0.cancelled = true }
+    }
+
+    /// Ends a run that could not start at all: every task is settled as not started.
+    func abandon(because reason: String) -> RunOutcome {
+        state.withLock { s in s.internalError = s.internalError ?? reason }
+        return finish()
+    }
+
     /// Settles every task that never started, commits, and reports how the run ended.
-    func finish(interrupted cancelled: Bool) -> RunOutcome {
+    func finish() -> RunOutcome {
         state.withLock { s in
-            let interrupted = cancelled || s.statuses.contains(.interrupted)
+            let interrupted = s.cancelled || s.statuses.contains(.interrupted)
             for index in 0..<s.statuses.count where s.statuses[index] == .pending {
                 let reason = interrupted ? "not started: the run was interrupted"
                     : s.internalError != nil ? "not started: flow could not record state"
@@ -132,11 +129,11 @@ final class RunScheduler: Sendable {
 
     /// Picks what starts now (up to the bound) and commits it with everything pending, so a task's end
     /// and the starts it releases cost one commit.
-    private func launch(_ s: inout State, limit: Int) -> [Job] {
+    private func launch(_ s: inout State) -> [Job] {
         let workflow = plan.workflow
         var starting: [(index: Int, action: any Action, started: Engine.StartedAttempt)] = []
-        while s.running + starting.count < maxParallel, starting.count < limit, s.stopReason == nil, s.internalError == nil,
-              !Task.isCancelled, let r = s.ready.pop() {
+        while s.running + starting.count < maxParallel, s.stopReason == nil, s.internalError == nil, !s.cancelled,
+              let r = s.ready.pop() {
             let index = byRank[r]
             let task = workflow.tasks[index]
             let decision = plan.decisions[index]
@@ -187,7 +184,7 @@ final class RunScheduler: Sendable {
             var started = start.started
             started.id = id
             engine.events(.taskStarted(task.id, attempt: started.number))
-            jobs.append(.run(task, action: start.action, index: start.index, scope: s.scope, started: started))
+            jobs.append(Job(task: task, action: start.action, index: start.index, scope: s.scope, started: started))
         }
         s.running += jobs.count
         return jobs

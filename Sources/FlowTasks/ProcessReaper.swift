@@ -1,4 +1,5 @@
 import CFlowSystem
+import FlowCore
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -78,28 +79,15 @@ final class ProcessReaper: Sendable {
                 let fd = ready[i]
                 guard let waiter = state.withLock({ $0.waiting.removeValue(forKey: fd) }) else { continue }
                 close(fd)
-                waiter.continuation.resume(returning: ProcessReaper.reap(waiter.pid))
+                waiter.continuation.resume(returning: ProcessExit.reap(waiter.pid))
             }
         }
     }
 
     /// The fallback: a thread of its own blocks in `waitpid` for `pid`, then hands the exit to `done`.
     static func reapOnOwnThread(_ pid: Int32, then done: @escaping @Sendable (ProcessExit) -> Void) {
-        let thread = Thread { done(reap(pid)) }
+        let thread = Thread { done(ProcessExit.reap(pid)) }
         thread.stackSize = 64 * 1024
         thread.start()
-    }
-
-    /// `waitpid` for a process known to have exited (or about to), decoded.
-    static func reap(_ pid: Int32) -> ProcessExit {
-        var status: Int32 = 0
-        while true {
-            let r = waitpid(pid, &status, 0)
-            if r == pid { break }
-            if r == -1 && errno == EINTR { continue }
-            return ProcessExit(exitCode: nil, signal: nil)
-        }
-        let termSig = status & 0x7f
-        return termSig == 0 ? ProcessExit(exitCode: (status >> 8) & 0xff, signal: nil) : ProcessExit(exitCode: nil, signal: termSig)
     }
 }

@@ -24,12 +24,6 @@ package struct ProcessSpec: Sendable {
     }
 }
 
-/// How a process ended.
-package struct ProcessExit: Sendable, Hashable {
-    package var exitCode: Int32?
-    package var signal: Int32?
-}
-
 package enum ProcessError: Error, CustomStringConvertible {
     case spawnFailed(String, Int32)
     case cannotOpenLog(String, Int32)
@@ -48,25 +42,36 @@ package enum ProcessRunner {
     /// SIGKILL after `grace`. Whatever the group leaves running after the leader exits is terminated too.
     package static func run(_ spec: ProcessSpec, groups: ProcessGroups, grace: Duration,
                             onStart: @Sendable (Int32) -> Void = { _ in }) async throws -> ProcessExit {
+        let pid = try start(spec, groups: groups, onStart: onStart)
+        return await wait(for: pid, groups: groups, grace: grace)
+    }
+
+    /// Spawns the process and registers its group, so a second Ctrl-C reaches it.
+    static func start(_ spec: ProcessSpec, groups: ProcessGroups, onStart: (Int32) -> Void) throws -> Int32 {
         let pid = try spawn(spec)
         CrashPoint.hit("after-spawn")
         groups.add(pid)
         onStart(pid)
+        return pid
+    }
+
+    /// Waits for a started process to end (see `run`), then lets go of its group.
+    static func wait(for pid: Int32, groups: ProcessGroups, grace: Duration) async -> ProcessExit {
         let exit = await withTaskCancellationHandler {
             await wait(for: pid)
         } onCancel: {
             Task.detached { await ProcessGroups.terminate(pid, grace: grace) }
         }
-        if ProcessGroups.isAlive(pid) {
-            // Background processes of a finished task do not outlive it, even if they ignore SIGTERM.
-            if Task.isCancelled {
-                await ProcessGroups.terminate(pid, grace: grace)
-            } else {
-                Task.detached { await ProcessGroups.terminate(pid, grace: grace) }
-            }
-        }
-        groups.remove(pid)
+        if Task.isCancelled, ProcessGroups.isAlive(pid) { await ProcessGroups.terminate(pid, grace: grace) }
+        release(pid, groups: groups, grace: grace)
         return exit
+    }
+
+    /// After the leader is reaped: background processes of a finished task do not outlive it, even if they
+    /// ignore SIGTERM; the group is forgotten.
+    static func release(_ pid: Int32, groups: ProcessGroups, grace: Duration) {
+        if ProcessGroups.isAlive(pid) { Task.detached { await ProcessGroups.terminate(pid, grace: grace) } }
+        groups.remove(pid)
     }
 
     static func spawn(_ spec: ProcessSpec) throws -> Int32 {
@@ -89,7 +94,7 @@ package enum ProcessRunner {
 
     /// Waits for `pid` through the shared reaper; where pidfds are unavailable, on a thread of its own, so a
     /// blocking `waitpid` never holds a concurrency thread.
-    static func wait(for pid: Int32) async -> ProcessExit {
+    private static func wait(for pid: Int32) async -> ProcessExit {
         if let reaper = ProcessReaper.shared, let exit = await reaper.wait(for: pid) { return exit }
         return await withCheckedContinuation { (continuation: CheckedContinuation<ProcessExit, Never>) in
             ProcessReaper.reapOnOwnThread(pid) { continuation.resume(returning: $0) }

@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// The `run:` key: a shell command in its own process group, output to the attempt's log file.
-package struct ShellAction: Action {
+package struct ShellAction: ProcessAction {
     package let groups: ProcessGroups
     /// How often `$FLOW_CHECKPOINT` is read and committed while the task runs.
     package var checkpointInterval: Duration { poller.interval }
@@ -32,6 +32,18 @@ package struct ShellAction: Action {
     package var version: String { "1" }
 
     package func run(_ context: TaskContext) async throws -> [String: String] {
+        let process = try launch(context)
+        let registration = poller.register(process.follower)
+        let exit = await ProcessRunner.wait(for: process.pid, groups: groups, grace: context.gracePeriod)
+        poller.unregister(registration)
+        return try process.conclude(exit).get()
+    }
+
+    package func start(_ context: TaskContext) throws -> any StartedProcess {
+        try launch(context)
+    }
+
+    private func launch(_ context: TaskContext) throws -> ShellProcess {
         let script = try context.input("run")
         let shell = context.inputs["shell"] ?? "sh"
         // The files need not exist: `>> "$FLOW_OUTPUT"` creates them, and an absent file means no lines.
@@ -39,10 +51,6 @@ package struct ShellAction: Action {
         let checkpointPath = context.scratchDirectory + ".checkpoint"
         unlink(outputPath)
         unlink(checkpointPath)
-        defer {
-            unlink(outputPath)
-            unlink(checkpointPath)
-        }
         var environment = inherited
         for (key, value) in context.env { environment[key] = value }
         environment["FLOW_RUN_ID"] = String(context.runID)
@@ -60,41 +68,9 @@ package struct ShellAction: Action {
         guard FileManager.default.fileExists(atPath: context.workingDirectory) else {
             throw TaskFailure("working directory '\(context.workingDirectory)' does not exist", retryable: false)
         }
-
-        let follower = CheckpointFollower(path: checkpointPath, context: context)
-        let registration = poller.register(follower)
-        let exit: ProcessExit
-        do {
-            exit = try await ProcessRunner.run(spec, groups: groups, grace: context.gracePeriod, onStart: context.processStarted)
-        } catch {
-            poller.unregister(registration)
-            throw error
-        }
-        poller.unregister(registration)
-        try await follower.poll(final: true)
-        for problem in await follower.problems {
-            context.log.write("flow: ignored malformed line \(problem.line) in $FLOW_CHECKPOINT: \(problem.text)")
-        }
-
-        // Most tasks write no outputs: a missing file is the common case, not an error to build and throw.
-        let outputText = FileManager.default.contents(atPath: outputPath).map { String(decoding: $0, as: UTF8.self) } ?? ""
-        let parsed = KeyValueParser.parse(outputText)
-        var outputs: [String: String] = [:]
-        for (key, value) in parsed.values { outputs[key] = value }
-
-        if let signal = exit.signal {
-            throw TaskFailure("killed by \(ProcessRunner.signalName(signal))", signal: signal)
-        }
-        guard let code = exit.exitCode else { throw TaskFailure("the process could not be waited for") }
-        guard code == 0 else {
-            let hint = code == 127 ? " (command not found)" : code == 126 ? " (not executable)" : ""
-            throw TaskFailure("exited with status \(code)\(hint)", exitCode: code)
-        }
-        if let bad = parsed.errors.first {
-            throw TaskFailure("malformed line \(bad.line) in $FLOW_OUTPUT: '\(bad.text.prefix(80))'; write key=value or key<<EOF",
-                              retryable: false)
-        }
-        return outputs
+        let pid = try ProcessRunner.start(spec, groups: groups, onStart: context.processStarted)
+        return ShellProcess(pid: pid, context: context, outputPath: outputPath, checkpointPath: checkpointPath,
+                            groups: groups, checkpointInterval: poller.interval)
     }
 
     /// `FLOW_CHECKPOINT_<KEY>`: the key upper-cased, anything but letters and digits as '_'.
@@ -104,34 +80,41 @@ package struct ShellAction: Action {
 }
 
 /// Reads new lines of `$FLOW_CHECKPOINT` and commits them through the task context.
-actor CheckpointFollower {
+final class CheckpointFollower: Sendable {
     private let path: String
     private let context: TaskContext
-    private var offset: UInt64 = 0
-    private var parser = KeyValueParser()
-    private var closed = false
-    var problems: [KeyValueParser.Malformed] { parser.errors }
+    private struct State {
+        var offset: UInt64 = 0
+        var parser = KeyValueParser()
+        var closed = false
+    }
+    /// Polls come from the poller's task or the engine's loop, and the final one from whoever ends the attempt.
+    private let state = Mutex(State())
 
     init(path: String, context: TaskContext) {
         self.path = path
         self.context = context
     }
 
-    func poll(final: Bool = false) async throws {
-        // After the final read nothing may be committed: the attempt's end is about to be recorded.
-        guard !closed else { return }
-        if final { closed = true }
-        guard let handle = FileHandle(forReadingAtPath: path) else { return }
-        defer { try? handle.close() }
-        try handle.seek(toOffset: offset)
-        let data = try handle.readToEnd() ?? Data()
-        offset += UInt64(data.count)
-        var entries = parser.feed([UInt8](data))
-        if final { entries += parser.finish() }
-        guard !entries.isEmpty else { return }
-        var values: [String: String] = [:]
-        for (key, value) in entries { values[key] = value }
-        try await context.saveCheckpoint(values)
+    var problems: [KeyValueParser.Malformed] { state.withLock { $0.parser.errors } }
+
+    func poll(final: Bool = false) throws {
+        try state.withLock { s in
+            // After the final read nothing may be committed: the attempt's end is about to be recorded.
+            guard !s.closed else { return }
+            if final { s.closed = true }
+            guard let handle = FileHandle(forReadingAtPath: path) else { return }
+            defer { try? handle.close() }
+            try handle.seek(toOffset: s.offset)
+            let data = try handle.readToEnd() ?? Data()
+            s.offset += UInt64(data.count)
+            var entries = s.parser.feed([UInt8](data))
+            if final { entries += s.parser.finish() }
+            guard !entries.isEmpty else { return }
+            var values: [String: String] = [:]
+            for (key, value) in entries { values[key] = value }
+            try context.saveCheckpoint(values)
+        }
     }
 }
 
@@ -177,7 +160,7 @@ final class CheckpointPoller: Sendable {
                 return Array(s.followers.values)
             }
             guard let followers else { return }
-            for follower in followers { try? await follower.poll() }
+            for follower in followers { try? follower.poll() }
         }
     }
 }

@@ -60,7 +60,7 @@ package struct BackfillAction: Action {
                     firstDay = min(firstDay ?? chunk.day, chunk.day)
                     lastDay = max(lastDay ?? chunk.day, chunk.day)
                 }
-                try await context.saveCheckpoint([
+                try context.saveCheckpoint([
                     symbol: UTCTime.iso(syncedUntil), "total.added": String(added), "total.written": String(written),
                     "total.chunks": String(chunksDone), "total.first_day": firstDay.map(TradingCalendar.dateString) ?? "",
                     "total.last_day": lastDay.map(TradingCalendar.dateString) ?? "",

@@ -42,7 +42,7 @@ final class ScriptedAction: Action {
             return r.attempts[id] ?? 1
         }
         defer { record.withLock { r in r.inFlight -= 1; r.finished.append(id) } }
-        if let value = context.inputs["checkpoint"] { try await context.saveCheckpoint(["progress": value + "-\(attempt)"]) }
+        if let value = context.inputs["checkpoint"] { try context.saveCheckpoint(["progress": value + "-\(attempt)"]) }
         if context.inputs["hang"] == "true" {
             try await Task.sleep(for: .seconds(60))
         }

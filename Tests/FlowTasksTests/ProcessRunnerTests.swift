@@ -1,4 +1,5 @@
 @testable import FlowTasks
+import FlowCore
 import FlowTestSupport
 import Foundation
 import Testing

@@ -12,8 +12,18 @@ int flow_epoll_create(void);
 /// Kept in C because `struct epoll_event` is packed on x86-64, which Swift does not import faithfully.
 int flow_epoll_add_oneshot(int epfd, int fd);
 
+/// epoll_ctl(EPOLL_CTL_ADD) of `fd` for readable events until it is closed (level-triggered); the event's data is `fd`.
+int flow_epoll_add(int epfd, int fd);
+
+/// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK): a counter other threads write to wake an epoll loop.
+int flow_eventfd(void);
+
 /// epoll_wait(2) writing the ready descriptors (the data given to flow_epoll_add_oneshot) to `fds`.
 int flow_epoll_wait_fds(int epfd, int *fds, int max, int timeout_ms);
+
+/// Whether child `pid` has exited, without reaping it (waitid with WNOWAIT): 1 yes, 0 not yet, -1 and errno on
+/// failure. With `block` set, waits for the exit first.
+int flow_child_exited(int pid, int block);
 
 /// 1 if no other open file description refers to `fd`'s file (in this process or any other), 0 if one does or
 /// the filesystem cannot tell. Takes a write lease (F_SETLEASE), which the kernel grants only to a sole

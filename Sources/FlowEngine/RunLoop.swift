@@ -1,0 +1,361 @@
+import CFlowSystem
+import FlowCore
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Drives one run on a thread of its own, the way ninja's main loop does: it starts process tasks, waits in
+/// one epoll set for any of them to exit (a pidfd each), commits each end together with the starts it
+/// releases, and spawns those — all on this thread, with no hand-off between one task's exit and the next
+/// task's spawn. Other actions run as Swift tasks and post their ends back through the mailbox, whose eventfd
+/// wakes the loop (as does a cancellation). Timeouts, SIGKILL after the grace period and checkpoint polls are
+/// the loop's deadlines.
+final class RunLoop {
+    enum Message: Sendable {
+        /// An action run as a Swift task (or a retried task) ended; its log recycler comes back.
+        case completed(Engine.Completion, logs: LogRecycler, task: UInt64)
+        /// A process that could not be watched through a pidfd has exited (a waiting thread saw it).
+        case exited(key: Int32)
+        case cancel
+    }
+
+    /// Where other threads leave messages for the loop, with an eventfd that wakes it.
+    final class Mailbox: Sendable {
+        let fd: Int32
+        private let messages = Mutex<[Message]>([])
+
+        init() throws {
+            fd = flow_eventfd()
+            guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        }
+
+        func post(_ message: Message) {
+            messages.withLock { $0.append(message) }
+            var one: UInt64 = 1
+            _ = write(fd, &one, 8)
+        }
+
+        func take() -> [Message] {
+            var count: UInt64 = 0
+            _ = read(fd, &count, 8)
+            return messages.withLock { m in
+                defer { m.removeAll() }
+                return m
+            }
+        }
+
+        // Closed only when nobody can post any more: a late cancellation must not write to a reused descriptor.
+        deinit { close(fd) }
+    }
+
+    /// A process task between its spawn and its end.
+    private struct Running {
+        var job: RunScheduler.Job
+        var setup: Engine.TaskSetup
+        var process: any StartedProcess
+        var log: TaskLog
+        var logs: LogRecycler
+        var startedAt: ContinuousClock.Instant
+        var timeout: ContinuousClock.Instant?
+        var nextPoll: ContinuousClock.Instant
+        /// Stopped for its timeout (or the run's cancellation): SIGTERM sent, SIGKILL due at `killAt`.
+        var timedOut = false
+        var stopping = false
+        var killAt: ContinuousClock.Instant?
+        /// The leader's exit, once reaped while the rest of a stopping group lingers.
+        var exit: ProcessExit?
+        var nextGroupCheck: ContinuousClock.Instant?
+    }
+
+    private let engine: Engine
+    private let scheduler: RunScheduler
+    private let workflow: Workflow
+    private let runID: RunID
+    private let mailbox: Mailbox
+    private let logFolder: String
+    private let epoll: Int32
+
+    /// Keyed by pidfd, or by -pid for a process a waiting thread watches instead.
+    private var running: [Int32: Running] = [:]
+    /// Stopping tasks whose leader has exited, until the rest of their group is gone or killed.
+    private var draining: [Running] = []
+    private var tasks: [UInt64: Task<Void, Never>] = [:]
+    private var nextTaskID: UInt64 = 0
+    /// Ends waiting for their commit, taken in order so a long run of failures to start does not recurse.
+    private var ended: [Engine.Completion] = []
+    private var spareLogs: [LogRecycler] = []
+    private var lanes = 0
+    private var cancelled = false
+    /// Set if epoll ever fails: from then on the loop polls every process instead of waiting on them.
+    private var polling = false
+
+    init(engine: Engine, scheduler: RunScheduler, workflow: Workflow, runID: RunID, mailbox: Mailbox, logFolder: String) {
+        self.engine = engine
+        self.scheduler = scheduler
+        self.workflow = workflow
+        self.runID = runID
+        self.mailbox = mailbox
+        self.logFolder = logFolder
+        epoll = flow_epoll_create()
+        if epoll < 0 || flow_epoll_add(epoll, mailbox.fd) != 0 { polling = true }
+    }
+
+    /// Runs until nothing runs and nothing can start; returns how the run ended.
+    func run() -> RunOutcome {
+        defer {
+            for logs in spareLogs { logs.close() }
+            if epoll >= 0 { close(epoll) }
+        }
+        handle(mailbox.take())
+        if !cancelled { start(scheduler.start()) }
+        commitEnded()
+        var ready = [Int32](repeating: 0, count: 64)
+        while !(running.isEmpty && draining.isEmpty && tasks.isEmpty) {
+            let timeout = millisecondsToNextDeadline()
+            if polling {
+                usleep(UInt32(min(max(timeout, 0), 5)) * 1000)
+                handle(mailbox.take())
+                for key in Array(running.keys) where hasExited(key) { exited(key) }
+            } else {
+                let n = ready.withUnsafeMutableBufferPointer { flow_epoll_wait_fds(epoll, $0.baseAddress, 64, timeout) }
+                if n < 0 {
+                    if errno != EINTR { polling = true }
+                    continue
+                }
+                for fd in ready.prefix(Int(n)) {
+                    if fd == mailbox.fd { handle(mailbox.take()) } else { exited(fd) }
+                }
+            }
+            tick()
+            commitEnded()
+        }
+        return scheduler.finish()
+    }
+
+    // MARK: starting
+
+    private func start(_ jobs: [RunScheduler.Job]) {
+        for job in jobs {
+            let setup = engine.setup(job.task, index: job.index, workflow: workflow, scope: job.scope)
+            let logs = spareLogs.popLast() ?? newLogs()
+            if let action = job.action as? any ProcessAction {
+                startProcess(job, setup: setup, action: action, logs: logs)
+            } else {
+                let runID = runID
+                runAsTask(logs: logs) { engine in
+                    await engine.execute(setup, action: job.action, runID: runID, first: job.started, logs: logs)
+                }
+            }
+        }
+    }
+
+    private func newLogs() -> LogRecycler {
+        defer { lanes += 1 }
+        return LogRecycler(folder: logFolder, lane: lanes)
+    }
+
+    private func startProcess(_ job: RunScheduler.Job, setup: Engine.TaskSetup, action: any ProcessAction, logs: LogRecycler) {
+        let startedAt = ContinuousClock.now
+        let context: TaskContext
+        do {
+            context = try engine.open(job.started, of: setup, runID: runID, logs: logs)
+        } catch {
+            // The attempt row is committed: end it rather than leave it `running`.
+            let failure = TaskFailure("cannot start: \(error)", retryable: false)
+            return settle(job, setup: setup, attempt: 1, logs: logs, end: engine.end(
+                job.started, of: setup, attempt: 1, runID: runID, result: .finished(.failure(failure)),
+                elapsed: .zero, interrupted: cancelled, log: nil, logs: logs))
+        }
+        let process: any StartedProcess
+        do {
+            process = try action.start(context)
+        } catch {
+            return settle(job, setup: setup, attempt: 1, logs: logs, end: engine.end(
+                job.started, of: setup, attempt: 1, runID: runID, result: .failed(error),
+                elapsed: ContinuousClock.now - startedAt, interrupted: cancelled, log: context.log, logs: logs))
+        }
+        let pidfd = polling ? -1 : flow_pidfd_open(process.pid)
+        let key: Int32
+        if pidfd >= 0, flow_epoll_add(epoll, pidfd) == 0 {
+            key = pidfd
+        } else {
+            // No pidfd (Linux before 5.3): a thread waits without reaping, so the loop still reaps it itself.
+            if pidfd >= 0 { close(pidfd) }
+            key = -process.pid
+            let (pid, mailbox) = (process.pid, mailbox)
+            let waiter = Thread {
+                _ = flow_child_exited(pid, 1)
+                mailbox.post(.exited(key: -pid))
+            }
+            waiter.stackSize = 64 * 1024
+            waiter.start()
+        }
+        var entry = Running(job: job, setup: setup, process: process, log: context.log, logs: logs, startedAt: startedAt,
+                            timeout: job.task.timeout.map { startedAt + $0 }, nextPoll: startedAt + process.checkpointInterval)
+        if cancelled { stop(&entry) }
+        running[key] = entry
+    }
+
+    /// Runs `body` as a Swift task the loop keeps track of; its completion comes back through the mailbox.
+    private func runAsTask(logs: LogRecycler, _ body: @escaping @Sendable (Engine) async -> Engine.Completion) {
+        let id = nextTaskID
+        nextTaskID += 1
+        let (engine, mailbox) = (engine, mailbox)
+        let task = Task {
+            let completion = await body(engine)
+            mailbox.post(.completed(completion, logs: logs, task: id))
+        }
+        tasks[id] = task
+        if cancelled { task.cancel() }
+    }
+
+    // MARK: ending
+
+    private func exited(_ key: Int32) {
+        guard var entry = running.removeValue(forKey: key) else { return }
+        if key >= 0 { close(key) }
+        let exit = ProcessExit.reap(entry.process.pid)
+        // A stopped task ends once its whole group is gone, so nothing of it outlives its recorded end.
+        if entry.stopping, entry.process.isGroupAlive {
+            entry.exit = exit
+            entry.nextGroupCheck = .now + .milliseconds(10)
+            draining.append(entry)
+            return
+        }
+        conclude(entry, exit: exit)
+    }
+
+    private func hasExited(_ key: Int32) -> Bool {
+        guard let entry = running[key] else { return false }
+        // -1: it cannot be waited for at all; reaping it then reports that rather than waiting forever.
+        return flow_child_exited(entry.process.pid, 0) != 0
+    }
+
+    private func conclude(_ entry: Running, exit: ProcessExit) {
+        let result = entry.process.finish(exit)
+        let end = engine.end(entry.job.started, of: entry.setup, attempt: 1, runID: runID,
+                             result: entry.timedOut ? .timedOut : .finished(result),
+                             elapsed: ContinuousClock.now - entry.startedAt, interrupted: cancelled, log: entry.log, logs: entry.logs)
+        settle(entry.job, setup: entry.setup, attempt: 1, logs: entry.logs, end: end)
+    }
+
+    /// A task's attempt ended: its end waits for the next commit, or its retries go on as a Swift task.
+    private func settle(_ job: RunScheduler.Job, setup: Engine.TaskSetup, attempt: Int, logs: LogRecycler, end: Engine.AttemptEnd) {
+        guard end.willRetry else {
+            spareLogs.append(logs)
+            ended.append(end.completion)
+            return
+        }
+        let runID = runID
+        runAsTask(logs: logs) { engine in
+            switch await engine.retry(after: end, of: setup, attempt: attempt, runID: runID, previous: job.started) {
+            case .next(let next):
+                return await engine.execute(setup, action: job.action, runID: runID, first: next, attempt: attempt + 1, logs: logs)
+            case .stop(let completion):
+                return completion
+            }
+        }
+    }
+
+    /// Commits every end waiting, each with the starts it releases, and starts those.
+    private func commitEnded() {
+        var next = 0
+        while next < ended.count {
+            let completion = ended[next]
+            next += 1
+            start(scheduler.complete(completion))
+        }
+        ended.removeAll(keepingCapacity: true)
+    }
+
+    private func handle(_ messages: [Message]) {
+        for message in messages {
+            switch message {
+            case .completed(let completion, let logs, let id):
+                tasks[id] = nil
+                spareLogs.append(logs)
+                ended.append(completion)
+            case .exited(let key):
+                exited(key)
+            case .cancel:
+                guard !cancelled else { continue }
+                cancelled = true
+                scheduler.cancel()
+                for key in Array(running.keys) {
+                    guard var entry = running[key] else { continue }
+                    stop(&entry)
+                    running[key] = entry
+                }
+                for task in tasks.values { task.cancel() }
+            }
+        }
+    }
+
+    // MARK: deadlines
+
+    private func stop(_ entry: inout Running) {
+        guard !entry.stopping else { return }
+        entry.stopping = true
+        entry.process.signalGroup(SIGTERM)
+        entry.killAt = .now + engine.options.gracePeriod
+    }
+
+    private func tick() {
+        let now = ContinuousClock.now
+        for key in Array(running.keys) {
+            guard var entry = running[key] else { continue }
+            if let timeout = entry.timeout, now >= timeout, !entry.stopping {
+                entry.timedOut = true
+                stop(&entry)
+            }
+            if let killAt = entry.killAt, now >= killAt {
+                entry.process.signalGroup(SIGKILL)
+                entry.killAt = nil
+            }
+            if now >= entry.nextPoll {
+                entry.process.pollCheckpoint()
+                entry.nextPoll = now + entry.process.checkpointInterval
+            }
+            running[key] = entry
+        }
+        var still: [Running] = []
+        for var entry in draining {
+            if let killAt = entry.killAt, now >= killAt {
+                entry.process.signalGroup(SIGKILL)
+                entry.killAt = nil
+            }
+            if entry.killAt == nil || !entry.process.isGroupAlive {
+                conclude(entry, exit: entry.exit ?? ProcessExit(exitCode: nil, signal: nil))
+            } else {
+                entry.nextGroupCheck = now + .milliseconds(20)
+                still.append(entry)
+            }
+        }
+        draining = still
+    }
+
+    /// For epoll_wait: until the nearest timeout, SIGKILL, checkpoint poll or group check; -1 for none.
+    private func millisecondsToNextDeadline() -> Int32 {
+        var nearest: ContinuousClock.Instant?
+        func consider(_ instant: ContinuousClock.Instant?) {
+            guard let instant else { return }
+            if nearest.map({ instant < $0 }) ?? true { nearest = instant }
+        }
+        for entry in running.values {
+            if !entry.stopping { consider(entry.timeout) }
+            consider(entry.killAt)
+            consider(entry.nextPoll)
+        }
+        for entry in draining {
+            consider(entry.killAt)
+            consider(entry.nextGroupCheck)
+        }
+        guard let nearest else { return polling ? 5 : -1 }
+        let left = nearest - .now
+        guard left > .zero else { return 0 }
+        let (seconds, attoseconds) = left.components
+        return Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+    }
+}

@@ -1,0 +1,78 @@
+import FlowCore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One running `run:` script: its process group, its `$FLOW_CHECKPOINT` follower and `$FLOW_OUTPUT` file.
+final class ShellProcess: StartedProcess {
+    let pid: Int32
+    let checkpointInterval: Duration
+    let follower: CheckpointFollower
+    private let context: TaskContext
+    private let outputPath: String
+    private let checkpointPath: String
+    private let groups: ProcessGroups
+
+    init(pid: Int32, context: TaskContext, outputPath: String, checkpointPath: String, groups: ProcessGroups,
+         checkpointInterval: Duration) {
+        self.pid = pid
+        self.context = context
+        self.outputPath = outputPath
+        self.checkpointPath = checkpointPath
+        self.groups = groups
+        self.checkpointInterval = checkpointInterval
+        follower = CheckpointFollower(path: checkpointPath, context: context)
+    }
+
+    func pollCheckpoint() {
+        try? follower.poll()
+    }
+
+    func signalGroup(_ signal: Int32) {
+        _ = kill(-pid, signal)
+    }
+
+    var isGroupAlive: Bool { ProcessGroups.isAlive(pid) }
+
+    func finish(_ exit: ProcessExit) -> Result<[String: String], TaskFailure> {
+        ProcessRunner.release(pid, groups: groups, grace: context.gracePeriod)
+        return conclude(exit)
+    }
+
+    /// The attempt's result from the leader's exit: the last checkpoint lines are committed first, then the
+    /// outputs are read; the scratch files go.
+    func conclude(_ exit: ProcessExit) -> Result<[String: String], TaskFailure> {
+        defer {
+            unlink(outputPath)
+            unlink(checkpointPath)
+        }
+        do {
+            try follower.poll(final: true)
+        } catch {
+            return .failure(TaskFailure("cannot record checkpoint values: \(error)"))
+        }
+        for problem in follower.problems {
+            context.log.write("flow: ignored malformed line \(problem.line) in $FLOW_CHECKPOINT: \(problem.text)")
+        }
+        // Most tasks write no outputs: a missing file is the common case, not an error to build and throw.
+        let outputText = FileManager.default.contents(atPath: outputPath).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let parsed = KeyValueParser.parse(outputText)
+        var outputs: [String: String] = [:]
+        for (key, value) in parsed.values { outputs[key] = value }
+
+        if let signal = exit.signal {
+            return .failure(TaskFailure("killed by \(ProcessRunner.signalName(signal))", signal: signal))
+        }
+        guard let code = exit.exitCode else { return .failure(TaskFailure("the process could not be waited for")) }
+        guard code == 0 else {
+            let hint = code == 127 ? " (command not found)" : code == 126 ? " (not executable)" : ""
+            return .failure(TaskFailure("exited with status \(code)\(hint)", exitCode: code))
+        }
+        if let bad = parsed.errors.first {
+            return .failure(TaskFailure("malformed line \(bad.line) in $FLOW_OUTPUT: '\(bad.text.prefix(80))'; write key=value or key<<EOF",
+                                        retryable: false))
+        }
+        return .success(outputs)
+    }
+}
