@@ -17,11 +17,24 @@ final class Console: Sendable {
     }
 
     static func out(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        write(text + "\n", to: STDOUT_FILENO)
     }
 
     static func err(_ text: String) {
-        FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+        write(text.hasSuffix("\n") ? text : text + "\n", to: STDERR_FILENO)
+    }
+
+    /// One write(2) per line where the pipe takes it whole, so lines from concurrent writers do not interleave.
+    private static func write(_ text: String, to fd: Int32) {
+        var text = text
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let n = Glibc.write(fd, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
+                if n < 0 { if errno == EINTR { continue } else { return } }
+                offset += n
+            }
+        }
     }
 
     func paint(_ text: String, _ code: String) -> String {
@@ -55,7 +68,10 @@ final class Console: Sendable {
     /// Renders one engine event as a progress line.
     func handle(_ event: EngineEvent) {
         let line: String = state.withLock { s in
-            func pad(_ id: TaskID) -> String { id.rawValue.padding(toLength: max(s.width, id.rawValue.count), withPad: " ", startingAt: 0) }
+            func pad(_ id: TaskID) -> String {
+                let length = id.rawValue.count
+                return length >= s.width ? id.rawValue : id.rawValue + String(repeating: " ", count: s.width - length)
+            }
             func counter() -> String {
                 let digits = String(s.total).count
                 let done = String(s.done)

@@ -53,7 +53,6 @@ final class RunLoop {
     /// A process task between its spawn and its end.
     private struct Running {
         var job: RunScheduler.Job
-        var setup: Engine.TaskSetup
         var process: any StartedProcess
         var log: TaskLog
         var logs: LogRecycler
@@ -138,14 +137,13 @@ final class RunLoop {
 
     private func start(_ jobs: [RunScheduler.Job]) {
         for job in jobs {
-            let setup = engine.setup(job.task, index: job.index, workflow: workflow, scope: job.scope)
             let logs = spareLogs.popLast() ?? newLogs()
             if let action = job.action as? any ProcessAction {
-                startProcess(job, setup: setup, action: action, logs: logs)
+                startProcess(job, action: action, logs: logs)
             } else {
                 let runID = runID
                 runAsTask(logs: logs) { engine in
-                    await engine.execute(setup, action: job.action, runID: runID, first: job.started, logs: logs)
+                    await engine.execute(job.setup, action: job.action, runID: runID, first: job.started, logs: logs)
                 }
             }
         }
@@ -156,15 +154,16 @@ final class RunLoop {
         return LogRecycler(folder: logFolder, lane: lanes)
     }
 
-    private func startProcess(_ job: RunScheduler.Job, setup: Engine.TaskSetup, action: any ProcessAction, logs: LogRecycler) {
+    private func startProcess(_ job: RunScheduler.Job, action: any ProcessAction, logs: LogRecycler) {
         let startedAt = ContinuousClock.now
+        let setup = job.setup
         let context: TaskContext
         do {
             context = try engine.open(job.started, of: setup, runID: runID, logs: logs)
         } catch {
             // The attempt row is committed: end it rather than leave it `running`.
             let failure = TaskFailure("cannot start: \(error)", retryable: false)
-            return settle(job, setup: setup, attempt: 1, logs: logs, end: engine.end(
+            return settle(job, logs: logs, end: engine.end(
                 job.started, of: setup, attempt: 1, runID: runID, result: .finished(.failure(failure)),
                 elapsed: .zero, interrupted: cancelled, log: nil, logs: logs))
         }
@@ -172,7 +171,7 @@ final class RunLoop {
         do {
             process = try action.start(context)
         } catch {
-            return settle(job, setup: setup, attempt: 1, logs: logs, end: engine.end(
+            return settle(job, logs: logs, end: engine.end(
                 job.started, of: setup, attempt: 1, runID: runID, result: .failed(error),
                 elapsed: ContinuousClock.now - startedAt, interrupted: cancelled, log: context.log, logs: logs))
         }
@@ -192,7 +191,7 @@ final class RunLoop {
             waiter.stackSize = 64 * 1024
             waiter.start()
         }
-        var entry = Running(job: job, setup: setup, process: process, log: context.log, logs: logs, startedAt: startedAt,
+        var entry = Running(job: job, process: process, log: context.log, logs: logs, startedAt: startedAt,
                             timeout: job.task.timeout.map { startedAt + $0 }, nextPoll: startedAt + process.checkpointInterval)
         if cancelled { stop(&entry) }
         running[key] = entry
@@ -235,14 +234,15 @@ final class RunLoop {
 
     private func conclude(_ entry: Running, exit: ProcessExit) {
         let result = entry.process.finish(exit)
-        let end = engine.end(entry.job.started, of: entry.setup, attempt: 1, runID: runID,
+        let end = engine.end(entry.job.started, of: entry.job.setup, attempt: 1, runID: runID,
                              result: entry.timedOut ? .timedOut : .finished(result),
                              elapsed: ContinuousClock.now - entry.startedAt, interrupted: cancelled, log: entry.log, logs: entry.logs)
-        settle(entry.job, setup: entry.setup, attempt: 1, logs: entry.logs, end: end)
+        settle(entry.job, logs: entry.logs, end: end)
     }
 
-    /// A task's attempt ended: its end waits for the next commit, or its retries go on as a Swift task.
-    private func settle(_ job: RunScheduler.Job, setup: Engine.TaskSetup, attempt: Int, logs: LogRecycler, end: Engine.AttemptEnd) {
+    /// A task's first attempt in this run ended: its end waits for the next commit, or its retries go on as a
+    /// Swift task.
+    private func settle(_ job: RunScheduler.Job, logs: LogRecycler, end: Engine.AttemptEnd) {
         guard end.willRetry else {
             spareLogs.append(logs)
             ended.append(end.completion)
@@ -250,9 +250,9 @@ final class RunLoop {
         }
         let runID = runID
         runAsTask(logs: logs) { engine in
-            switch await engine.retry(after: end, of: setup, attempt: attempt, runID: runID, previous: job.started) {
+            switch await engine.retry(after: end, of: job.setup, attempt: 1, runID: runID, previous: job.started) {
             case .next(let next):
-                return await engine.execute(setup, action: job.action, runID: runID, first: next, attempt: attempt + 1, logs: logs)
+                return await engine.execute(job.setup, action: job.action, runID: runID, first: next, attempt: 2, logs: logs)
             case .stop(let completion):
                 return completion
             }

@@ -7,13 +7,13 @@ import Synchronization
 /// The run loop (`RunLoop`) reports each task's end with `complete(_:)` and gets back the starts it
 /// released, committed together with that end. Decisions are made under one lock, one at a time, in order.
 final class RunScheduler: Sendable {
-    /// A task to start: its attempt row is committed.
+    /// A task to start: its attempt row is committed. It carries its evaluated setup rather than the run's
+    /// scope: a job holding the scope would make the next task's outputs copy every task's outputs.
     struct Job: Sendable {
-        var task: TaskSpec
+        var setup: Engine.TaskSetup
         var action: any Action
-        var index: Int
-        var scope: EvaluationScope
         var started: Engine.StartedAttempt
+        var task: TaskSpec { setup.task }
     }
 
     struct State {
@@ -184,7 +184,8 @@ final class RunScheduler: Sendable {
             var started = start.started
             started.id = id
             engine.events(.taskStarted(task.id, attempt: started.number))
-            jobs.append(Job(task: task, action: start.action, index: start.index, scope: s.scope, started: started))
+            let setup = engine.setup(task, index: start.index, workflow: workflow, scope: s.scope)
+            jobs.append(Job(setup: setup, action: start.action, started: started))
         }
         s.running += jobs.count
         return jobs
