@@ -37,12 +37,13 @@ package struct SHA256: Sendable {
         update([0x80])
         while buffer.count != 56 { update([0]) }
         for shift in stride(from: 56, through: 0, by: -8) { update([UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))]) }
-        let hex: [Character] = Array("0123456789abcdef")
-        var out = ""
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
         for word in state {
-            for shift in stride(from: 28, through: 0, by: -4) { out.append(hex[Int((word >> UInt32(shift)) & 0xf)]) }
+            for shift in stride(from: 28, through: 0, by: -4) { out.append(digits[Int((word >> UInt32(shift)) & 0xf)]) }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     package static func hex(_ string: String) -> String {
@@ -52,7 +53,11 @@ package struct SHA256: Sendable {
     }
 
     private mutating func compress(_ block: [UInt8]) {
-        var w = [UInt32](repeating: 0, count: 64)
+        // The message schedule lives on the stack: one heap array per 64-byte block was most of a fingerprint.
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in compress(block, schedule: w) }
+    }
+
+    private mutating func compress(_ block: [UInt8], schedule w: UnsafeMutableBufferPointer<UInt32>) {
         for i in 0..<16 {
             w[i] = UInt32(block[i * 4]) << 24 | UInt32(block[i * 4 + 1]) << 16 | UInt32(block[i * 4 + 2]) << 8 | UInt32(block[i * 4 + 3])
         }

@@ -87,6 +87,8 @@ final class CheckpointFollower: Sendable {
         var offset: UInt64 = 0
         var parser = KeyValueParser()
         var closed = false
+        /// Whether the file ever existed, so that a task that never wrote it costs no unlink.
+        var seen = false
     }
     /// Polls come from the poller's task or the engine's loop, and the final one from whoever ends the attempt.
     private let state = Mutex(State())
@@ -97,18 +99,17 @@ final class CheckpointFollower: Sendable {
     }
 
     var problems: [KeyValueParser.Malformed] { state.withLock { $0.parser.errors } }
+    var seen: Bool { state.withLock { $0.seen } }
 
     func poll(final: Bool = false) throws {
         try state.withLock { s in
             // After the final read nothing may be committed: the attempt's end is about to be recorded.
             guard !s.closed else { return }
             if final { s.closed = true }
-            guard let handle = FileHandle(forReadingAtPath: path) else { return }
-            defer { try? handle.close() }
-            try handle.seek(toOffset: s.offset)
-            let data = try handle.readToEnd() ?? Data()
+            guard let data = try ScratchFile.read(path, from: s.offset) else { return }
+            s.seen = true
             s.offset += UInt64(data.count)
-            var entries = s.parser.feed([UInt8](data))
+            var entries = s.parser.feed(data)
             if final { entries += s.parser.finish() }
             guard !entries.isEmpty else { return }
             var values: [String: String] = [:]

@@ -43,21 +43,27 @@ final class ShellProcess: StartedProcess {
     /// The attempt's result from the leader's exit: the last checkpoint lines are committed first, then the
     /// outputs are read; the scratch files go.
     func conclude(_ exit: ProcessExit) -> Result<[String: String], TaskFailure> {
-        defer {
-            unlink(outputPath)
-            unlink(checkpointPath)
-        }
         do {
             try follower.poll(final: true)
         } catch {
+            unlink(checkpointPath)
+            unlink(outputPath)
             return .failure(TaskFailure("cannot record checkpoint values: \(error)"))
         }
+        if follower.seen { unlink(checkpointPath) }
         for problem in follower.problems {
             context.log.write("flow: ignored malformed line \(problem.line) in $FLOW_CHECKPOINT: \(problem.text)")
         }
         // Most tasks write no outputs: a missing file is the common case, not an error to build and throw.
-        let outputText = FileManager.default.contents(atPath: outputPath).map { String(decoding: $0, as: UTF8.self) } ?? ""
-        let parsed = KeyValueParser.parse(outputText)
+        let outputBytes: [UInt8]?
+        do {
+            outputBytes = try ScratchFile.read(outputPath)
+        } catch {
+            unlink(outputPath)
+            return .failure(TaskFailure("cannot read $FLOW_OUTPUT: \(error)"))
+        }
+        if outputBytes != nil { unlink(outputPath) }
+        let parsed = KeyValueParser.parse(String(decoding: outputBytes ?? [], as: UTF8.self))
         var outputs: [String: String] = [:]
         for (key, value) in parsed.values { outputs[key] = value }
 

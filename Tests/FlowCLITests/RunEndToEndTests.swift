@@ -192,6 +192,58 @@ extension EndToEnd {
             #expect(await FlowBinary.eventually(timeout: 3) { !ProcessScan.isRunning(pid) })
         }
 
+        @Test("shell tasks through the run loop: a retry after a failure and after a timeout, outputs downstream, a SIGTERM-deaf group killed")
+        func retriesTimeoutsAndOutputs() async throws {
+            let p = Project()
+            try p.workflow("r", """
+                max_parallel: 2
+                tasks:
+                  flaky:
+                    retries: 2
+                    retry_delay: 50ms
+                    run: |
+                      echo try >> flaky.txt
+                      test "$(wc -l < flaky.txt)" -ge 2
+                      echo answer=42 >> "$FLOW_OUTPUT"
+                  slow-once:
+                    retries: 1
+                    retry_delay: 50ms
+                    timeout: 300ms
+                    run: |
+                      echo try >> slow.txt
+                      if [ "$(wc -l < slow.txt)" -eq 1 ]; then sleep 30; fi
+                  deaf:
+                    timeout: 300ms
+                    continue_on_error: true
+                    run: |
+                      sh -c 'trap "" TERM; echo $$ > deaf.pid; while :; do sleep 0.05; done' &
+                      sleep 30
+                  use:
+                    needs: [flaky, slow-once, deaf]
+                    env:
+                      ANSWER: ${{ tasks.flaky.outputs.answer }}
+                    run: echo "got $ANSWER" > use.txt
+                """)
+            let started = Date()
+            let result = try await p.flow("run", "r", "--grace", "300ms")
+            #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+            #expect(Date().timeIntervalSince(started) < 10)
+            #expect(p.lines("flaky.txt").count == 2)
+            #expect(p.lines("slow.txt").count == 2)
+            #expect(p.lines("use.txt") == ["got 42"])
+            let doc = try await p.statusJSON("r")
+            var attempts: [String: Int] = [:]
+            for task in doc["tasks"] as? [[String: Any]] ?? [] {
+                if let id = task["id"] as? String { attempts[id] = task["attempts"] as? Int }
+            }
+            #expect(attempts == ["flaky": 2, "slow-once": 2, "deaf": 1, "use": 1])
+            #expect(try await p.taskStatuses("r")["deaf"] == "timed_out")
+            // The leader died of SIGTERM but a process of its group ignored it: the attempt ended only once SIGKILL
+            // took the rest of the group, so nothing of it outlives the run.
+            let pid = try #require(Int32(p.dir.read("deaf.pid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+            #expect(!ProcessScan.isRunning(pid))
+        }
+
         @Test("parameter values are never run as shell code", arguments: [
             "'; touch pwned; '", "$(touch pwned)", "`touch pwned`", "x\"; touch pwned; \"", "a\ntouch pwned", "${{ params.x }}",
         ])
