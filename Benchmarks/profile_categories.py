@@ -4,20 +4,25 @@ read as a table. Usage: perf script -F comm,period,ip,sym | profile_categories.p
 import collections
 import sys
 
-# First match over the whole stack wins, so the order goes from specific to general.
+# A sample belongs to the innermost frame that names a part (mangled Swift names also mention their parameters'
+# types, so an outer frame can name several); the two generic parts count only when nothing else matched.
 CATEGORIES = [
     # pwrite: SQLite's WAL writes (flow writes logs with write(2)); often reached through frames perf cannot name.
     ("state database: GRDB + SQLite commits", ("GRDB", "sqlite3", "pwrite")),
-    ("log file creation (filesystem inode allocation)", ("TaskLog", "ext4_create", "__ext4_new_inode", "do_sys_openat2")),
-    # munmap / TLB flush: glibc maps a fresh stack for each posix_spawn child and unmaps it afterwards.
-    ("process spawn (posix_spawn, child until exec)",
-     ("posix_spawn", "__spawni", "clone3", "execve", "kernel_clone", "munmap", "flush_tlb_mm_range")),
-    ("reaping exits (pidfd + epoll thread)", ("ProcessReaper",)),
-    ("workflow load, validation, plan", ("FlowSpec", "FlowPlan", "WorkflowLoader")),
-    ("console progress lines", ("Console",)),
+    ("attempt log: recycling (renames, lease check) or creation",
+     ("LogRecyclerC4open", "LogRecyclerC6finish", "LogRecyclerC5close", "7TaskLogC", "flow_is_sole_opener",
+      "ext4_create", "__ext4_new_inode", "do_renameat2")),
+    # The child runs under flow's name until exec; the baseline pays the same for its own children.
+    ("process spawn (clone, child until exec)",
+     ("flow_spawn", "ProcessRunnerO5spawn", "__spawni", "clone3", "execve", "kernel_clone", "__clone")),
+    ("task end: reap, checkpoint and output files, group check",
+     ("ShellProcess", "ScratchFile", "CheckpointFollower", "ProcessExit", "ProcessGroups", "ProcessRunnerO7release")),
+    ("task start: environment, arguments, context", ("ShellAction", "TaskSetup", "Engine4open", "Engine5setup", "TaskContext")),
     ("task fingerprint (SHA-256)", ("Fingerprint",)),
-    ("shell action setup and outputs", ("ShellAction", "CheckpointFollower", "KeyValueParser", "ProcessRunner")),
-    ("engine run loop", ("FlowEngine",)),
+    ("console progress lines", ("Console",)),
+    ("scheduler decisions", ("RunScheduler",)),
+    ("workflow load, validation, plan", ("FlowSpec", "FlowPlan", "WorkflowLoader")),
+    ("run loop: epoll, pidfds, deadlines", ("RunLoop", "epoll")),
     ("thread hand-offs (Swift concurrency, dispatch, futex)",
      ("swift_task", "swift_job_run", "_dispatch", "futex", "schedule", "swift_continuation")),
     ("memory management (malloc, retain/release)", ("malloc", "free", "swift_retain", "swift_release")),
@@ -36,11 +41,12 @@ def main():
         if comm is None or comm in SHELLS:
             return
         all_ns += period
-        joined = " ".join(stack)
-        for name, keys in CATEGORIES:
-            if any(k in joined for k in keys):
-                totals[name] += period
-                return
+        for parts in (CATEGORIES[:-2], CATEGORIES[-2:]):
+            for frame in stack:  # innermost first, as perf prints them
+                for name, keys in parts:
+                    if any(k in frame for k in keys):
+                        totals[name] += period
+                        return
         totals["other"] += period
 
     for line in sys.stdin:
