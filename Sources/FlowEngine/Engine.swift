@@ -56,8 +56,8 @@ package struct Engine: Sendable {
                     // The loop blocks in epoll_wait, so it gets a thread of its own rather than one of the
                     // concurrency pool's (two, on this machine).
                     let thread = Thread {
-                        let loop = RunLoop(engine: self, scheduler: scheduler, workflow: plan.workflow, runID: runID,
-                                           mailbox: mailbox, logFolder: logFolder)
+                        let loop = RunLoop(engine: self, scheduler: scheduler, runID: runID, mailbox: mailbox,
+                                           logFolder: logFolder)
                         continuation.resume(returning: loop.run())
                     }
                     thread.name = "flow-run"

@@ -70,7 +70,6 @@ final class RunLoop {
 
     private let engine: Engine
     private let scheduler: RunScheduler
-    private let workflow: Workflow
     private let runID: RunID
     private let mailbox: Mailbox
     private let logFolder: String
@@ -90,10 +89,9 @@ final class RunLoop {
     /// Set if epoll ever fails: from then on the loop polls every process instead of waiting on them.
     private var polling = false
 
-    init(engine: Engine, scheduler: RunScheduler, workflow: Workflow, runID: RunID, mailbox: Mailbox, logFolder: String) {
+    init(engine: Engine, scheduler: RunScheduler, runID: RunID, mailbox: Mailbox, logFolder: String) {
         self.engine = engine
         self.scheduler = scheduler
-        self.workflow = workflow
         self.runID = runID
         self.mailbox = mailbox
         self.logFolder = logFolder
@@ -326,10 +324,12 @@ final class RunLoop {
                 entry.process.signalGroup(SIGKILL)
                 entry.killAt = nil
             }
-            if entry.killAt == nil || !entry.process.isGroupAlive {
+            // After SIGKILL the group is gone at once; before it, /proc is scanned every 20 ms, not at every wake-up.
+            let due = entry.nextGroupCheck.map { now >= $0 } ?? true
+            if entry.killAt == nil || (due && !entry.process.isGroupAlive) {
                 conclude(entry, exit: entry.exit ?? ProcessExit(exitCode: nil, signal: nil))
             } else {
-                entry.nextGroupCheck = now + .milliseconds(20)
+                if due { entry.nextGroupCheck = now + .milliseconds(20) }
                 still.append(entry)
             }
         }
