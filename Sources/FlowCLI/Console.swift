@@ -17,24 +17,11 @@ final class Console: Sendable {
     }
 
     static func out(_ text: String) {
-        write(text + "\n", to: STDOUT_FILENO)
+        TaskLog.writeAll(text + "\n", to: STDOUT_FILENO)
     }
 
     static func err(_ text: String) {
-        write(text.hasSuffix("\n") ? text : text + "\n", to: STDERR_FILENO)
-    }
-
-    /// One write(2) per line where the pipe takes it whole, so lines from concurrent writers do not interleave.
-    private static func write(_ text: String, to fd: Int32) {
-        var text = text
-        text.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let n = Glibc.write(fd, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
-                if n < 0 { if errno == EINTR { continue } else { return } }
-                offset += n
-            }
-        }
+        TaskLog.writeAll(text.hasSuffix("\n") ? text : text + "\n", to: STDERR_FILENO)
     }
 
     func paint(_ text: String, _ code: String) -> String {

@@ -53,11 +53,20 @@ package final class TaskLog: Sendable {
         let text = line.hasSuffix("\n") ? line : line + "\n"
         descriptor.withLock { fd in
             guard fd >= 0 else { return }
-            var bytes = Array(text.utf8)[...]
-            while !bytes.isEmpty {
-                let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            TaskLog.writeAll(text, to: fd)
+        }
+    }
+
+    /// Writes all of `text` to `fd`, as one write(2) where the descriptor takes it whole (so lines from
+    /// concurrent writers do not interleave), retrying after signals and short writes; gives up on an error.
+    package static func writeAll(_ text: String, to fd: Int32) {
+        var text = text
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let n = Glibc.write(fd, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
                 if n < 0 { if errno == EINTR { continue } else { return } }
-                bytes = bytes.dropFirst(n)
+                offset += n
             }
         }
     }
