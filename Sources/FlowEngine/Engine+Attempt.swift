@@ -14,6 +14,12 @@ extension Engine {
             default: return .finished(.failure(TaskFailure("\(error)")))
             }
         }
+
+        /// The attempt's row is committed but its log or checkpoint could not be opened: it ends rather than
+        /// stay `running`.
+        static func cannotStart(_ error: any Error) -> AttemptResult {
+            .finished(.failure(TaskFailure("cannot start: \(error)", retryable: false)))
+        }
     }
 
     /// What every attempt of a task shares, evaluated once per task.
@@ -27,9 +33,25 @@ extension Engine {
 
     /// How an attempt ended, and what happens next.
     struct AttemptEnd: Sendable {
-        var completion: Completion
-        /// Whether another attempt follows (after `completion.finish` is committed on its own).
+        var task: TaskID
+        var index: Int
+        var number: Int
+        var outcome: AttemptOutcome
+        var outputs: [String: String]
+        var elapsed: Duration
+        /// The transition that records this end.
+        var finish: Transition
+        /// Whether another attempt follows (after `finish` is committed on its own).
         var willRetry: Bool
+
+        var finished: EngineEvent {
+            .taskFinished(task, status: outcome.status, attempt: number, duration: elapsed, error: outcome.error)
+        }
+
+        /// The end as the run loop commits it, with the starts it releases.
+        var completion: Completion {
+            Completion(index: index, status: outcome.status, outputs: outputs, storeError: nil, finish: finish, finished: finished)
+        }
     }
 
     func setup(_ task: TaskSpec, index: Int, workflow: Workflow, scope: EvaluationScope) -> TaskSetup {
@@ -87,11 +109,8 @@ extension Engine {
         let logKept = log.map(logs.finish) ?? false
         let finish = Transition.attemptFinished(attempt: started.id, run: runID, task: task.id, outcome: outcome,
                                                 outputs: outputs, isFinal: !willRetry, logKept: logKept, at: Date())
-        let finished = EngineEvent.taskFinished(task.id, status: outcome.status, attempt: started.number, duration: elapsed,
-                                                error: outcome.error)
-        return AttemptEnd(completion: Completion(index: setup.index, status: outcome.status, outputs: outputs, storeError: nil,
-                                                 finish: finish, finished: finished),
-                          willRetry: willRetry)
+        return AttemptEnd(task: task.id, index: setup.index, number: started.number, outcome: outcome, outputs: outputs,
+                          elapsed: elapsed, finish: finish, willRetry: willRetry)
     }
 
     /// Runs attempts of a task from `first` (already committed) until one ends for good: retries with backoff,
@@ -110,8 +129,7 @@ extension Engine {
                 log = context.log
                 result = await runAttempt(action, context: context, timeout: setup.task.timeout)
             } catch {
-                // The attempt row is committed: end it rather than leave it `running`.
-                result = .finished(.failure(TaskFailure("cannot start: \(error)", retryable: false)))
+                result = .cannotStart(error)
             }
             let end = end(current, of: setup, attempt: attempt, runID: runID, result: result,
                           elapsed: ContinuousClock.now - started, interrupted: Task.isCancelled, log: log, logs: logs)
@@ -135,27 +153,24 @@ extension Engine {
     func retry(after end: AttemptEnd, of setup: TaskSetup, attempt: Int, runID: RunID, previous: StartedAttempt) async -> Retry {
         let task = setup.task
         let index = setup.index
-        guard let finish = end.completion.finish, let finished = end.completion.finished,
-              case .taskFinished(_, _, let number, let elapsed, let error) = finished else {
-            return .stop(end.completion)
-        }
         do {
-            _ = try store.record([finish])
+            _ = try store.record([end.finish])
         } catch {
-            events(finished.unrecorded)
+            events(end.finished.unrecorded)
             return .stop(Completion(index: index, status: .failed, outputs: [:], storeError: "cannot record the end of '\(task.id)': \(error)"))
         }
         let delay = task.retry.delay(beforeAttempt: attempt + 1, jitter: options.jitter())
-        events(.taskRetrying(task.id, attempt: number, delay: delay, error: error ?? "failed"))
+        events(.taskRetrying(task.id, attempt: end.number, delay: delay, error: end.outcome.error ?? "failed"))
         do {
             try await Task.sleep(for: delay)
         } catch {
             // Interrupted while waiting to retry: the last attempt already failed, the task is interrupted.
             try? store.taskSettled(run: runID, task: task.id, status: .interrupted, reason: "interrupted before a retry", at: Date())
-            events(.taskFinished(task.id, status: .interrupted, attempt: number, duration: elapsed, error: "interrupted before a retry"))
+            events(.taskFinished(task.id, status: .interrupted, attempt: end.number, duration: end.elapsed,
+                                 error: "interrupted before a retry"))
             return .stop(Completion(index: index, status: .interrupted, outputs: [:], storeError: nil))
         }
-        let next = number + 1
+        let next = end.number + 1
         let logPath = logPath(run: runID, task: task.id, attempt: next)
         let started: StartedAttempt
         do {

@@ -5,19 +5,19 @@ import Foundation
 import Glibc
 #endif
 
-/// One lane's spare log file. When an attempt ends having written nothing, and no process (not even one that
-/// left the task's process group) still has the file open, its empty log is renamed aside and renamed into
-/// place for the lane's next attempt: a quiet task then costs two renames instead of a new file. Creating a
-/// file is an inode allocation, the largest part of flow's per-task cost on some filesystems
-/// (docs/PERFORMANCE.md). A log with any output is left exactly where it is; while an attempt runs its log
-/// is always at its own path.
-/// Used by one attempt at a time; handed between the run loop and a task's Swift task, never shared.
+/// One spare log file, used by one running attempt at a time (a run keeps as many as it ran at once). When
+/// an attempt ends having written nothing, and no process (not even one that left the task's process group)
+/// still has the file open, its empty log is renamed aside and renamed into place for the next attempt that
+/// takes this recycler: a quiet task then costs two renames instead of a new file. Creating a file is an
+/// inode allocation, the largest part of flow's per-task cost on some filesystems (docs/PERFORMANCE.md). A
+/// log with any output is left exactly where it is; while an attempt runs its log is always at its own path.
+/// Handed between the run loop and a retry's Swift task, never shared: hence `@unchecked Sendable`.
 final class LogRecycler: @unchecked Sendable {
     private let sparePath: String
     private var spare: Int32?
 
-    init(folder: String, lane: Int) {
-        sparePath = "\(folder)/.spare-\(lane).log"
+    init(folder: String, number: Int) {
+        sparePath = "\(folder)/.spare-\(number).log"
     }
 
     /// The log for an attempt: the spare renamed to `path` when there is one (and it is still empty),
@@ -56,7 +56,7 @@ final class LogRecycler: @unchecked Sendable {
         return fstat(fd, &info) == 0 && info.st_size == 0 && flow_is_sole_opener(fd) == 1
     }
 
-    /// Removes the spare when the lane ends.
+    /// Removes the spare when the run ends.
     func close() {
         guard let fd = spare else { return }
         Glibc.close(fd)

@@ -84,7 +84,7 @@ final class RunLoop {
     /// Ends waiting for their commit, taken in order so a long run of failures to start does not recurse.
     private var ended: [Engine.Completion] = []
     private var spareLogs: [LogRecycler] = []
-    private var lanes = 0
+    private var recyclers = 0
     private var cancelled = false
     /// Set if epoll ever fails: from then on the loop polls every process instead of waiting on them.
     private var polling = false
@@ -148,30 +148,23 @@ final class RunLoop {
     }
 
     private func newLogs() -> LogRecycler {
-        defer { lanes += 1 }
-        return LogRecycler(folder: logFolder, lane: lanes)
+        defer { recyclers += 1 }
+        return LogRecycler(folder: logFolder, number: recyclers)
     }
 
     private func startProcess(_ job: RunScheduler.Job, action: any ProcessAction, logs: LogRecycler) {
         let startedAt = ContinuousClock.now
-        let setup = job.setup
         let context: TaskContext
         do {
-            context = try engine.open(job.started, of: setup, runID: runID, logs: logs)
+            context = try engine.open(job.started, of: job.setup, runID: runID, logs: logs)
         } catch {
-            // The attempt row is committed: end it rather than leave it `running`.
-            let failure = TaskFailure("cannot start: \(error)", retryable: false)
-            return settle(job, logs: logs, end: engine.end(
-                job.started, of: setup, attempt: 1, runID: runID, result: .finished(.failure(failure)),
-                elapsed: .zero, interrupted: cancelled, log: nil, logs: logs))
+            return end(job, logs: logs, result: .cannotStart(error), since: startedAt, log: nil)
         }
         let process: any StartedProcess
         do {
             process = try action.start(context)
         } catch {
-            return settle(job, logs: logs, end: engine.end(
-                job.started, of: setup, attempt: 1, runID: runID, result: .failed(error),
-                elapsed: ContinuousClock.now - startedAt, interrupted: cancelled, log: context.log, logs: logs))
+            return end(job, logs: logs, result: .failed(error), since: startedAt, log: context.log)
         }
         let pidfd = polling ? -1 : flow_pidfd_open(process.pid)
         let key: Int32
@@ -232,15 +225,16 @@ final class RunLoop {
 
     private func conclude(_ entry: Running, exit: ProcessExit) {
         let result = entry.process.finish(exit)
-        let end = engine.end(entry.job.started, of: entry.job.setup, attempt: 1, runID: runID,
-                             result: entry.timedOut ? .timedOut : .finished(result),
-                             elapsed: ContinuousClock.now - entry.startedAt, interrupted: cancelled, log: entry.log, logs: entry.logs)
-        settle(entry.job, logs: entry.logs, end: end)
+        end(entry.job, logs: entry.logs, result: entry.timedOut ? .timedOut : .finished(result), since: entry.startedAt,
+            log: entry.log)
     }
 
     /// A task's first attempt in this run ended: its end waits for the next commit, or its retries go on as a
     /// Swift task.
-    private func settle(_ job: RunScheduler.Job, logs: LogRecycler, end: Engine.AttemptEnd) {
+    private func end(_ job: RunScheduler.Job, logs: LogRecycler, result: Engine.AttemptResult,
+                     since startedAt: ContinuousClock.Instant, log: TaskLog?) {
+        let end = engine.end(job.started, of: job.setup, attempt: 1, runID: runID, result: result,
+                             elapsed: ContinuousClock.now - startedAt, interrupted: cancelled, log: log, logs: logs)
         guard end.willRetry else {
             spareLogs.append(logs)
             ended.append(end.completion)
