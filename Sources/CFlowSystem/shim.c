@@ -46,11 +46,11 @@ int flow_epoll_wait_fds(int epfd, int *fds, int max, int timeout_ms) {
     return n;
 }
 
-int flow_child_exited(int pid, int block) {
+int flow_child_exited(int pid) {
     siginfo_t info = {0};
     int r;
     do {
-        r = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT | (block ? 0 : WNOHANG));
+        r = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT | WNOHANG);
     } while (r != 0 && errno == EINTR);
     if (r != 0) return -1;
     return info.si_pid == pid ? 1 : 0;

@@ -26,6 +26,14 @@ package struct ProcessExit: Sendable, Hashable {
         let termSig = status & 0x7f
         return termSig == 0 ? ProcessExit(exitCode: (status >> 8) & 0xff, signal: nil) : ProcessExit(exitCode: nil, signal: termSig)
     }
+
+    /// Where pidfds are unavailable: a thread of its own blocks in `waitpid` for `pid`, then hands the exit to
+    /// `done`, so no concurrency or loop thread ever blocks on a child.
+    package static func reapOnOwnThread(_ pid: Int32, then done: @escaping @Sendable (ProcessExit) -> Void) {
+        let thread = Thread { done(reap(pid)) }
+        thread.stackSize = 64 * 1024
+        thread.start()
+    }
 }
 
 /// An action whose whole attempt is one child process in a process group of its own (the `run:` key).

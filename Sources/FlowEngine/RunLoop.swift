@@ -16,8 +16,8 @@ final class RunLoop {
     enum Message: Sendable {
         /// An action run as a Swift task (or a retried task) ended; its log recycler comes back.
         case completed(Engine.Completion, logs: LogRecycler, task: UInt64)
-        /// A process that could not be watched through a pidfd has exited (a waiting thread saw it).
-        case exited(key: Int32)
+        /// A process that could not be watched through a pidfd has exited; a thread of its own reaped it.
+        case exited(key: Int32, ProcessExit)
         case cancel
     }
 
@@ -66,6 +66,8 @@ final class RunLoop {
         /// The leader's exit, once reaped while the rest of a stopping group lingers.
         var exit: ProcessExit?
         var nextGroupCheck: ContinuousClock.Instant?
+        /// A thread of its own reaps this process and posts its exit: the loop must not poll or reap it.
+        var hasReaper = false
     }
 
     private let engine: Engine
@@ -168,22 +170,22 @@ final class RunLoop {
         }
         let pidfd = polling ? -1 : flow_pidfd_open(process.pid)
         let key: Int32
+        var hasReaper = false
         if pidfd >= 0, flow_epoll_add(epoll, pidfd) == 0 {
             key = pidfd
         } else {
-            // No pidfd (Linux before 5.3): a thread waits without reaping, so the loop still reaps it itself.
             if pidfd >= 0 { close(pidfd) }
             key = -process.pid
-            let (pid, mailbox) = (process.pid, mailbox)
-            let waiter = Thread {
-                _ = flow_child_exited(pid, 1)
-                mailbox.post(.exited(key: -pid))
+            // Without epoll the loop polls every child itself; without a pidfd (Linux before 5.3) a thread reaps it.
+            if !polling {
+                hasReaper = true
+                let mailbox = mailbox
+                ProcessExit.reapOnOwnThread(process.pid) { mailbox.post(.exited(key: key, $0)) }
             }
-            waiter.stackSize = 64 * 1024
-            waiter.start()
         }
         var entry = Running(job: job, process: process, log: context.log, logs: logs, startedAt: startedAt,
-                            timeout: job.task.timeout.map { startedAt + $0 }, nextPoll: startedAt + process.checkpointInterval)
+                            timeout: job.task.timeout.map { startedAt + $0 }, nextPoll: startedAt + process.checkpointInterval,
+                            hasReaper: hasReaper)
         if cancelled { stop(&entry) }
         running[key] = entry
     }
@@ -203,10 +205,11 @@ final class RunLoop {
 
     // MARK: ending
 
-    private func exited(_ key: Int32) {
+    /// `exit` is the reaped status when a thread of its own reaped the process; otherwise the loop reaps it.
+    private func exited(_ key: Int32, exit reaped: ProcessExit? = nil) {
         guard var entry = running.removeValue(forKey: key) else { return }
         if key >= 0 { close(key) }
-        let exit = ProcessExit.reap(entry.process.pid)
+        let exit = reaped ?? ProcessExit.reap(entry.process.pid)
         // A stopped task ends once its whole group is gone, so nothing of it outlives its recorded end.
         if entry.stopping, entry.process.isGroupAlive {
             entry.exit = exit
@@ -218,9 +221,9 @@ final class RunLoop {
     }
 
     private func hasExited(_ key: Int32) -> Bool {
-        guard let entry = running[key] else { return false }
+        guard let entry = running[key], !entry.hasReaper else { return false }
         // -1: it cannot be waited for at all; reaping it then reports that rather than waiting forever.
-        return flow_child_exited(entry.process.pid, 0) != 0
+        return flow_child_exited(entry.process.pid) != 0
     }
 
     private func conclude(_ entry: Running, exit: ProcessExit) {
@@ -269,8 +272,8 @@ final class RunLoop {
                 tasks[id] = nil
                 spareLogs.append(logs)
                 ended.append(completion)
-            case .exited(let key):
-                exited(key)
+            case .exited(let key, let exit):
+                exited(key, exit: exit)
             case .cancel:
                 guard !cancelled else { continue }
                 cancelled = true

@@ -71,7 +71,7 @@ final class ProcessReaper: Sendable {
                 }
                 for (fd, waiter) in stranded {
                     close(fd)
-                    ProcessReaper.reapOnOwnThread(waiter.pid) { waiter.continuation.resume(returning: $0) }
+                    ProcessExit.reapOnOwnThread(waiter.pid) { waiter.continuation.resume(returning: $0) }
                 }
                 return
             }
@@ -82,12 +82,5 @@ final class ProcessReaper: Sendable {
                 waiter.continuation.resume(returning: ProcessExit.reap(waiter.pid))
             }
         }
-    }
-
-    /// The fallback: a thread of its own blocks in `waitpid` for `pid`, then hands the exit to `done`.
-    static func reapOnOwnThread(_ pid: Int32, then done: @escaping @Sendable (ProcessExit) -> Void) {
-        let thread = Thread { done(ProcessExit.reap(pid)) }
-        thread.stackSize = 64 * 1024
-        thread.start()
     }
 }

@@ -97,7 +97,7 @@ package enum ProcessRunner {
     private static func wait(for pid: Int32) async -> ProcessExit {
         if let reaper = ProcessReaper.shared, let exit = await reaper.wait(for: pid) { return exit }
         return await withCheckedContinuation { (continuation: CheckedContinuation<ProcessExit, Never>) in
-            ProcessReaper.reapOnOwnThread(pid) { continuation.resume(returning: $0) }
+            ProcessExit.reapOnOwnThread(pid) { continuation.resume(returning: $0) }
         }
     }
 

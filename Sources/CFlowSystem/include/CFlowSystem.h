@@ -21,9 +21,9 @@ int flow_eventfd(void);
 /// epoll_wait(2) writing the ready descriptors (the data given to flow_epoll_add_oneshot) to `fds`.
 int flow_epoll_wait_fds(int epfd, int *fds, int max, int timeout_ms);
 
-/// Whether child `pid` has exited, without reaping it (waitid with WNOWAIT): 1 yes, 0 not yet, -1 and errno on
-/// failure. With `block` set, waits for the exit first.
-int flow_child_exited(int pid, int block);
+/// Whether child `pid` has exited, without waiting or reaping it (waitid with WNOHANG | WNOWAIT): 1 yes, 0 not
+/// yet, -1 and errno on failure.
+int flow_child_exited(int pid);
 
 /// 1 if no other open file description refers to `fd`'s file (in this process or any other), 0 if one does or
 /// the filesystem cannot tell. Takes a write lease (F_SETLEASE), which the kernel grants only to a sole
