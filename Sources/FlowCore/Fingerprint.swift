@@ -5,6 +5,11 @@
 package enum Fingerprint {
     package static func of(_ task: TaskSpec, workflowEnv: [(name: String, value: Template)],
                            actionVersion: String, scope: EvaluationScope) -> String {
+        of(task, RenderedTask(task, workflowEnv: workflowEnv, scope: scope), actionVersion: actionVersion)
+    }
+
+    /// The fingerprint of a task whose values are already rendered (the engine renders them once for both).
+    package static func of(_ task: TaskSpec, _ rendered: RenderedTask, actionVersion: String) -> String {
         var hash = SHA256()
         func field(_ name: String, _ value: String) {
             // Length-prefixed so that no two different field lists hash the same bytes.
@@ -12,14 +17,28 @@ package enum Fingerprint {
         }
         field("uses", task.uses)
         field("version", actionVersion)
-        for (name, value) in task.with.sorted(by: { $0.name < $1.name }) {
-            field("with.\(name)", value.render(in: scope))
-        }
+        for (name, value) in rendered.with.sorted(by: { $0.key < $1.key }) { field("with.\(name)", value) }
+        for (name, value) in rendered.env.sorted(by: { $0.key < $1.key }) { field("env.\(name)", value) }
+        if let wd = rendered.workingDirectory { field("working_directory", wd) }
+        return hash.finalize()
+    }
+}
+
+/// A task's `with:` values, environment (the workflow's `env:`, then the task's) and `working_directory`,
+/// rendered in one scope: what its fingerprint covers and what its action receives.
+package struct RenderedTask: Sendable {
+    package var with: [String: String]
+    package var env: [String: String]
+    package var workingDirectory: String?
+
+    package init(_ task: TaskSpec, workflowEnv: [(name: String, value: Template)], scope: EvaluationScope) {
+        var with: [String: String] = [:]
+        for (name, value) in task.with { with[name] = value.render(in: scope) }
         var env: [String: String] = [:]
         for (name, value) in workflowEnv { env[name] = value.render(in: scope) }
         for (name, value) in task.env { env[name] = value.render(in: scope) }
-        for (name, value) in env.sorted(by: { $0.key < $1.key }) { field("env.\(name)", value) }
-        if let wd = task.workingDirectory { field("working_directory", wd.render(in: scope)) }
-        return hash.finalize()
+        self.with = with
+        self.env = env
+        workingDirectory = task.workingDirectory?.render(in: scope)
     }
 }

@@ -54,14 +54,11 @@ extension Engine {
         }
     }
 
-    func setup(_ task: TaskSpec, index: Int, workflow: Workflow, scope: EvaluationScope) -> TaskSetup {
+    func setup(_ task: TaskSpec, index: Int, rendered: RenderedTask) -> TaskSetup {
         var env: [String: String] = options.taskEnvironment
-        for (name, value) in workflow.env { env[name] = value.render(in: scope) }
-        for (name, value) in task.env { env[name] = value.render(in: scope) }
-        var inputs: [String: String] = [:]
-        for (name, value) in task.with { inputs[name] = value.render(in: scope) }
-        let directory = Engine.resolve(task.workingDirectory?.render(in: scope), in: options.projectDirectory)
-        return TaskSetup(task: task, index: index, env: env, inputs: inputs, directory: directory)
+        for (name, value) in rendered.env { env[name] = value }
+        let directory = Engine.resolve(rendered.workingDirectory, in: options.projectDirectory)
+        return TaskSetup(task: task, index: index, env: env, inputs: rendered.with, directory: directory)
     }
 
     /// Opens an attempt's log and builds what its action sees.

@@ -131,7 +131,7 @@ final class RunScheduler: Sendable {
     /// and the starts it releases cost one commit.
     private func launch(_ s: inout State) -> [Job] {
         let workflow = plan.workflow
-        var starting: [(index: Int, action: any Action, started: Engine.StartedAttempt)] = []
+        var starting: [Job] = []
         while s.running + starting.count < maxParallel, s.stopReason == nil, s.internalError == nil, !s.cancelled,
               let r = s.ready.pop() {
             let index = byRank[r]
@@ -166,29 +166,27 @@ final class RunScheduler: Sendable {
             }
             s.statuses[index] = .running
             let number = plan.previousAttempts[index] + 1
-            let fingerprint = Fingerprint.of(task, workflowEnv: workflow.env, actionVersion: action.version, scope: s.scope)
+            // Rendered once: the fingerprint and the action's environment and inputs are the same values.
+            let rendered = RenderedTask(task, workflowEnv: workflow.env, scope: s.scope)
+            let fingerprint = Fingerprint.of(task, rendered, actionVersion: action.version)
             let logPath = engine.logPath(run: runID, task: task.id, attempt: number)
             s.pending.append(.attemptStarted(run: runID, task: task.id, attempt: number, fingerprint: fingerprint,
                                              logPath: logPath, at: Date()))
-            starting.append((index, action, Engine.StartedAttempt(id: 0, number: number, logPath: logPath, fingerprint: fingerprint)))
+            starting.append(Job(setup: engine.setup(task, index: index, rendered: rendered), action: action,
+                                started: Engine.StartedAttempt(id: 0, number: number, logPath: logPath, fingerprint: fingerprint)))
         }
         guard let ids = commit(&s) else {
-            for start in starting { s.statuses[start.index] = .pending }
+            for job in starting { s.statuses[job.setup.index] = .pending }
             return []
         }
         guard !starting.isEmpty else { return [] }
         CrashPoint.hit("after-attempt-row")
-        var jobs: [Job] = []
-        for (start, id) in zip(starting, ids) {
-            let task = workflow.tasks[start.index]
-            var started = start.started
-            started.id = id
-            engine.events(.taskStarted(task.id, attempt: started.number))
-            let setup = engine.setup(task, index: start.index, workflow: workflow, scope: s.scope)
-            jobs.append(Job(setup: setup, action: start.action, started: started))
+        for (i, id) in zip(starting.indices, ids) {
+            starting[i].started.id = id
+            engine.events(.taskStarted(starting[i].task.id, attempt: starting[i].started.number))
         }
-        s.running += jobs.count
-        return jobs
+        s.running += starting.count
+        return starting
     }
 
     /// Commits everything pending in one transaction, then reports it. The new attempts' IDs, or nil.
