@@ -18,7 +18,9 @@ let package = Package(
         .target(name: "FlowCore"),
         .target(name: "FlowSpec", dependencies: ["FlowCore", .product(name: "Yams", package: "Yams")]),
         .target(name: "FlowPlan", dependencies: ["FlowCore"]),
-        .target(name: "FlowStore", dependencies: ["FlowCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "FlowStore", dependencies: [
+            "FlowCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+        ]),
         .target(name: "FlowEngine", dependencies: ["FlowCore", "FlowPlan", "CFlowSystem", .product(name: "Logging", package: "swift-log")]),
         .target(name: "CFlowSystem"),
         .target(name: "FlowTasks", dependencies: [

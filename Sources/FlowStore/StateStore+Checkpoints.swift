@@ -47,8 +47,12 @@ extension StateStore: CheckpointStore {
     /// Called inside every write transaction before its own statements.
     static func writePendingPIDs(_ db: Database, _ pids: [(AttemptID, Int32)]) throws {
         guard !pids.isEmpty else { return }
-        let update = try db.cachedStatement(sql: "UPDATE attempts SET pid = ? WHERE id = ?")
-        for (attempt, pid) in pids { try update.execute(arguments: [Int64(pid), attempt]) }
+        var update = try FastStatement(db, "UPDATE attempts SET pid = ? WHERE id = ?")
+        for (attempt, pid) in pids {
+            update.bind(1, Int64(pid))
+            update.bind(2, attempt)
+            try update.run()
+        }
     }
 
     private static func insertAttempt(_ db: Database, run: RunID, task: TaskID, attempt: Int, fingerprint: String,
@@ -57,25 +61,39 @@ extension StateStore: CheckpointStore {
         if attempt > 1 {
             // In-task progress belongs to the work the fingerprint names; new work starts from scratch.
             // (A first attempt has no progress to clear.)
-            let previous = try String.fetchOne(
-                db.cachedStatement(sql: "SELECT fingerprint FROM task_states WHERE run_id = ? AND task = ?"),
-                arguments: [run, task.rawValue])
-            if let previous, previous != fingerprint {
-                try db.cachedStatement(sql: "DELETE FROM checkpoints WHERE run_id = ? AND task = ?")
-                    .execute(arguments: [run, task.rawValue])
+            var select = try FastStatement(db, "SELECT fingerprint FROM task_states WHERE run_id = ? AND task = ?")
+            select.bind(1, run)
+            select.bind(2, task.rawValue)
+            if let previous = try select.text(), previous != fingerprint {
+                var delete = try FastStatement(db, "DELETE FROM checkpoints WHERE run_id = ? AND task = ?")
+                delete.bind(1, run)
+                delete.bind(2, task.rawValue)
+                try delete.run()
             }
         }
-        try db.cachedStatement(sql: """
+        var insert = try FastStatement(db, """
             INSERT INTO attempts(run_id, task, attempt, status, fingerprint, started_at, log_path)
             VALUES (?, ?, ?, 'running', ?, ?, ?)
-            """).execute(arguments: [run, task.rawValue, attempt, fingerprint, now, logPath])
+            """)
+        insert.bind(1, run)
+        insert.bind(2, task.rawValue)
+        insert.bind(3, attempt)
+        insert.bind(4, fingerprint)
+        insert.bind(5, now)
+        insert.bind(6, logPath)
+        try insert.run()
         let id = db.lastInsertedRowID
-        try db.cachedStatement(sql: """
+        var state = try FastStatement(db, """
             INSERT INTO task_states(run_id, task, status, fingerprint, attempts, reason, started_at, finished_at)
             VALUES (?, ?, 'running', ?, 1, NULL, ?, NULL)
             ON CONFLICT(run_id, task) DO UPDATE SET status = 'running', fingerprint = excluded.fingerprint,
                 attempts = attempts + 1, reason = NULL, started_at = excluded.started_at, finished_at = NULL
-            """).execute(arguments: [run, task.rawValue, fingerprint, now])
+            """)
+        state.bind(1, run)
+        state.bind(2, task.rawValue)
+        state.bind(3, fingerprint)
+        state.bind(4, now)
+        try state.run()
         return id
     }
 
@@ -83,34 +101,61 @@ extension StateStore: CheckpointStore {
                                       outputs: [String: String], isFinal: Bool, logKept: Bool, at date: Date) throws {
         let now = date.timeIntervalSince1970
         // An attempt that wrote nothing keeps no log file: its path goes (CASE without ELSE is NULL).
-        try db.cachedStatement(sql: """
+        var update = try FastStatement(db, """
             UPDATE attempts SET status = ?, finished_at = ?, exit_code = ?, signal = ?, error = ?,
                 log_path = CASE WHEN ? THEN log_path END WHERE id = ?
-            """).execute(arguments: [outcome.status.rawValue, now, outcome.exitCode.map { Int64($0) },
-                                     outcome.signal.map { Int64($0) }, outcome.error, logKept, attempt])
+            """)
+        update.bind(1, outcome.status.rawValue)
+        update.bind(2, now)
+        update.bind(3, outcome.exitCode.map { Int64($0) })
+        update.bind(4, outcome.signal.map { Int64($0) })
+        update.bind(5, outcome.error)
+        update.bind(6, logKept)
+        update.bind(7, attempt)
+        try update.run()
         // Outputs are replaced whole, so a re-run never leaves a stale key behind.
-        try db.cachedStatement(sql: "DELETE FROM outputs WHERE run_id = ? AND task = ?").execute(arguments: [run, task.rawValue])
-        if outcome.status == .succeeded || outcome.status == .failed {
-            let insert = try db.cachedStatement(sql: "INSERT INTO outputs(run_id, task, key, value) VALUES (?, ?, ?, ?)")
-            for (key, value) in outputs { try insert.execute(arguments: [run, task.rawValue, key, value]) }
+        try deleteOutputs(db, run: run, task: task)
+        if outcome.status == .succeeded || outcome.status == .failed, !outputs.isEmpty {
+            var insert = try FastStatement(db, "INSERT INTO outputs(run_id, task, key, value) VALUES (?, ?, ?, ?)")
+            for (key, value) in outputs {
+                insert.bind(1, run)
+                insert.bind(2, task.rawValue)
+                insert.bind(3, key)
+                insert.bind(4, value)
+                try insert.run()
+            }
         }
         // A retry is coming: the task stays `running` between attempts.
-        let state = isFinal ? outcome.status.rawValue : TaskStatus.running.rawValue
-        try db.cachedStatement(sql: "UPDATE task_states SET status = ?, finished_at = ?, reason = ? WHERE run_id = ? AND task = ?")
-            .execute(arguments: [state, isFinal ? now : nil, outcome.error, run, task.rawValue])
+        var state = try FastStatement(db, "UPDATE task_states SET status = ?, finished_at = ?, reason = ? WHERE run_id = ? AND task = ?")
+        state.bind(1, isFinal ? outcome.status.rawValue : TaskStatus.running.rawValue)
+        state.bind(2, isFinal ? now : nil)
+        state.bind(3, outcome.error)
+        state.bind(4, run)
+        state.bind(5, task.rawValue)
+        try state.run()
+    }
+
+    private static func deleteOutputs(_ db: Database, run: RunID, task: TaskID) throws {
+        var delete = try FastStatement(db, "DELETE FROM outputs WHERE run_id = ? AND task = ?")
+        delete.bind(1, run)
+        delete.bind(2, task.rawValue)
+        try delete.run()
     }
 
     private static func settleTask(_ db: Database, run: RunID, task: TaskID, status: TaskStatus, reason: String?,
                                    at date: Date) throws {
-        if status == .skipped {
-            try db.cachedStatement(sql: "DELETE FROM outputs WHERE run_id = ? AND task = ?").execute(arguments: [run, task.rawValue])
-        }
-        let finished: Double? = status.isTerminal ? date.timeIntervalSince1970 : nil
-        try db.cachedStatement(sql: """
+        if status == .skipped { try deleteOutputs(db, run: run, task: task) }
+        var upsert = try FastStatement(db, """
             INSERT INTO task_states(run_id, task, status, attempts, reason, finished_at) VALUES (?, ?, ?, 0, ?, ?)
             ON CONFLICT(run_id, task) DO UPDATE SET status = excluded.status, reason = excluded.reason,
                 finished_at = excluded.finished_at
-            """).execute(arguments: [run, task.rawValue, status.rawValue, reason, finished])
+            """)
+        upsert.bind(1, run)
+        upsert.bind(2, task.rawValue)
+        upsert.bind(3, status.rawValue)
+        upsert.bind(4, reason)
+        upsert.bind(5, status.isTerminal ? date.timeIntervalSince1970 : nil)
+        try upsert.run()
     }
 
     package func saveCheckpoint(run: RunID, task: TaskID, values: [String: String], at date: Date) throws {

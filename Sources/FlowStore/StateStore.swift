@@ -79,24 +79,29 @@ package final class StateStore: Sendable {
     }
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction, after writing any pids still waiting.
+    /// The transaction is begun and ended through SQLite's C API: GRDB's `inTransaction` cost more per task
+    /// transition than the commit itself (docs/PERFORMANCE.md).
     func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
             return try queue.writeWithoutTransaction { db in
-                var result: T?
                 // Taken inside the queue, so a pid is written by exactly one transaction; put back if it fails.
                 let pids = pendingPIDs.withLock { pending in defer { pending.pids.removeAll() }; return pending.pids }
                 do {
-                    try db.inTransaction(.immediate) {
+                    try FastStatement(db, "BEGIN IMMEDIATE").run()
+                    do {
                         try Self.writePendingPIDs(db, pids)
-                        result = try body(db)
-                        return .commit
+                        let result = try body(db)
+                        try FastStatement(db, "COMMIT").run()
+                        return result
+                    } catch {
+                        // Some failures (a full disk, an I/O error) have rolled the transaction back already.
+                        if db.isInsideTransaction { try? FastStatement(db, "ROLLBACK").run() }
+                        throw error
                     }
                 } catch {
                     pendingPIDs.withLock { $0.pids.insert(contentsOf: pids, at: 0) }
                     throw error
                 }
-                guard let result else { throw StoreError.failed("transaction produced no result") }
-                return result
             }
         } catch {
             throw StoreError.wrap(error, path: path)

@@ -82,6 +82,20 @@ struct StateStoreTests {
         #expect(states[TaskID("a")]?.status == .running)
         #expect(states[TaskID("a")]?.outputs.isEmpty == true)
         #expect(try store.attempts(of: run).map(\.status) == [.running, .running])
+        // The failed batch left no transaction open, and says what SQLite refused; the next batch commits, and a
+        // pid reported before the failure is still written with it.
+        try store.processStarted(attempt: ids[1], pid: 4242)
+        do {
+            _ = try store.record([.attemptStarted(run: 999, task: TaskID("c"), attempt: 1, fingerprint: "f", logPath: "/c", at: Date())])
+            Issue.record("a start in a run that does not exist was recorded")
+        } catch {
+            #expect("\(error)".contains("FOREIGN KEY"))
+        }
+        try store.record([.attemptFinished(attempt: ids[0], run: run, task: TaskID("a"), outcome: AttemptOutcome(status: .succeeded),
+                                           outputs: ["k": "v"], isFinal: true, at: Date())])
+        let reader = try StateStore(path: path)
+        #expect(try reader.taskStates(of: run)[TaskID("a")]?.outputs == ["k": "v"])
+        #expect(try reader.attempts(of: run).map(\.pid) == [nil, 4242])
     }
 
     @Test("a reported pid is committed without waiting for another transition")
