@@ -13,6 +13,8 @@ swift build -c release --static-swift-stdlib --product flow >&2
 mkdir -p .build/bench
 cc -O2 -o .build/bench/spawn_baseline Benchmarks/spawn_baseline.c
 cc -O2 -o .build/bench/durability_floor Benchmarks/durability_floor.c -lsqlite3
+cc -O2 -o .build/bench/durable_floor_runner Benchmarks/durable_floor_runner.c -lsqlite3
 echo "flow $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(ninja --version | sed 's/^/ninja /'), $(make --version | head -1), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
-exec python3 Benchmarks/bench.py --flow .build/release/flow --baseline .build/bench/spawn_baseline --floor .build/bench/durability_floor "$@"
+exec python3 Benchmarks/bench.py --flow .build/release/flow --baseline .build/bench/spawn_baseline --floor .build/bench/durability_floor \
+    --floor-runner .build/bench/durable_floor_runner "$@"
