@@ -9,13 +9,14 @@ import Glibc
 package struct ProcessSpec: Sendable {
     package var executable: String
     package var arguments: [String]
-    package var environment: [String: String]
+    package var environment: ProcessEnvironment
     package var workingDirectory: String
     /// stdout and stderr are appended here directly, so there is no pipe to drain and a background
     /// process that keeps them open cannot hang the run.
     package var outputPath: String
 
-    package init(executable: String, arguments: [String], environment: [String: String], workingDirectory: String, outputPath: String) {
+    package init(executable: String, arguments: [String], environment: ProcessEnvironment, workingDirectory: String,
+                 outputPath: String) {
         self.executable = executable
         self.arguments = arguments
         self.environment = environment
@@ -79,15 +80,14 @@ package enum ProcessRunner {
         guard logFD >= 0 else { throw ProcessError.cannotOpenLog(spec.outputPath, errno) }
         defer { close(logFD) }
 
-        let argv = ([spec.executable] + spec.arguments).map { strdup($0) } + [nil]
-        let envp = spec.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            for p in argv { free(p) }
-            for p in envp { free(p) }
-        }
+        let argv = ([spec.executable] + spec.arguments).map { strdup($0) }
+        defer { for p in argv { free(p) } }
+        guard !argv.contains(nil) else { throw ProcessError.spawnFailed(spec.executable, ENOMEM) }
         // A new process group, stdin from /dev/null, output to the log, the working directory, no other
         // descriptor, default signal dispositions and an empty mask (see flow_spawn in CFlowSystem).
-        let pid = flow_spawn(spec.executable, argv, envp, logFD, spec.workingDirectory, spec.executable.contains("/") ? 0 : 1)
+        let pid = try spec.environment.withEnvp(for: spec.executable) { envp in
+            flow_spawn(spec.executable, argv + [nil], envp, logFD, spec.workingDirectory, spec.executable.utf8.contains(UInt8(ascii: "/")) ? 0 : 1)
+        }
         guard pid > 0 else { throw ProcessError.spawnFailed(spec.executable, -pid) }
         return pid
     }

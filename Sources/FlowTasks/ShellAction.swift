@@ -14,12 +14,12 @@ package struct ShellAction: ProcessAction {
     private let poller: CheckpointPoller
 
     /// flow's own environment, read once: every task inherits it.
-    private let inherited: [String: String]
+    private let inherited: InheritedEnvironment
 
     package init(groups: ProcessGroups, checkpointInterval: Duration = .milliseconds(250)) {
         self.groups = groups
         self.poller = CheckpointPoller(interval: checkpointInterval)
-        self.inherited = ProcessInfo.processInfo.environment
+        self.inherited = InheritedEnvironment(ProcessInfo.processInfo.environment)
     }
 
     package var signature: ActionSignature {
@@ -51,14 +51,13 @@ package struct ShellAction: ProcessAction {
         let checkpointPath = context.scratchDirectory + ".checkpoint"
         unlink(outputPath)
         unlink(checkpointPath)
-        var environment = inherited
-        for (key, value) in context.env { environment[key] = value }
-        environment["FLOW_RUN_ID"] = String(context.runID)
-        environment["FLOW_TASK"] = context.task.rawValue
-        environment["FLOW_ATTEMPT"] = String(context.attempt)
-        environment["FLOW_OUTPUT"] = outputPath
-        environment["FLOW_CHECKPOINT"] = checkpointPath
-        for (key, value) in context.checkpoint { environment[ShellAction.checkpointVariable(key)] = value }
+        var environment = ProcessEnvironment(inherited: inherited, variables: context.env)
+        environment.variables["FLOW_RUN_ID"] = String(context.runID)
+        environment.variables["FLOW_TASK"] = context.task.rawValue
+        environment.variables["FLOW_ATTEMPT"] = String(context.attempt)
+        environment.variables["FLOW_OUTPUT"] = outputPath
+        environment.variables["FLOW_CHECKPOINT"] = checkpointPath
+        for (key, value) in context.checkpoint { environment.variables[ShellAction.checkpointVariable(key)] = value }
 
         let (executable, arguments): (String, [String]) = shell == "bash"
             ? ("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script])

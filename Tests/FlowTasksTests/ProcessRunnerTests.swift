@@ -40,6 +40,19 @@ struct ProcessRunnerTests {
         #expect(status == 7)
     }
 
+    @Test("a task's variables replace inherited ones of the same name; every other inherited variable passes through once")
+    func environmentBlock() async throws {
+        let inherited = InheritedEnvironment(["PATH": "/usr/bin:/bin", "KEEP": "inherited", "SWAP": "inherited", "EMPTY": ""])
+        // env(1) itself, not a shell: a shell would merge a duplicated name and hide it.
+        let spec = ProcessSpec(executable: "/usr/bin/env", arguments: [],
+                               environment: ProcessEnvironment(inherited: inherited, variables: ["SWAP": "task", "NEW": "a=b c"]),
+                               workingDirectory: dir.path, outputPath: dir.path + "/env.log")
+        let exit = try await ProcessRunner.run(spec, groups: ProcessGroups(), grace: .seconds(1))
+        #expect(exit == ProcessExit(exitCode: 0, signal: nil))
+        let lines = (dir.read("env.log") ?? "").split(separator: "\n").map(String.init).sorted()
+        #expect(lines == ["EMPTY=", "KEEP=inherited", "NEW=a=b c", "PATH=/usr/bin:/bin", "SWAP=task"])
+    }
+
     @Test("a child gets its own group, /dev/null stdin, only fds 0-2, no blocked or runner-ignored signals, its directory")
     func childEnvironment() async throws {
         let groups = ProcessGroups()
