@@ -176,6 +176,7 @@ def verify_resume(w, folder, flow, env):
 def make_floor_db(flow, work, env):
     """A state database with flow's schema, made by flow itself, for the durable floor to write into."""
     w = Workload("floor-setup", [("t0", [], "true")], 1, 1)
+    os.makedirs(os.path.join(work, "workflows"), exist_ok=True)
     write_flow(w, work)
     path = os.path.join(work, "floor", "state.db")
     run_measured([flow, "run", w.name], work, dict(env, FLOW_STATE=path))
