@@ -27,7 +27,7 @@ let package = Package(
             "FlowCore", "CFlowSystem", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "MarketData", dependencies: [
-            "FlowCore", "FlowTasks", .product(name: "GRDB", package: "GRDB.swift"),
+            "FlowCore", "FlowTasks", "CFlowSystem", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         .target(name: "FlowCLI", dependencies: [

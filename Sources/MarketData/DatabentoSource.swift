@@ -1,8 +1,5 @@
 import FlowCore
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Databento's historical HTTP API: `metadata.get_dataset_range` and `timeseries.get_range` (CSV).
 ///

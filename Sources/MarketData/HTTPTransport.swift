@@ -1,8 +1,6 @@
+import CFlowSystem
 import FlowCore
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// A status, headers and a whole body.
 struct HTTPResponse: Sendable {
@@ -12,18 +10,10 @@ struct HTTPResponse: Sendable {
     var retryAfter: Double?
 }
 
-/// GET requests through URLSession with the pitfalls handled: authentication challenges are
-/// cancelled (a 401 carrying `WWW-Authenticate` would otherwise hang), 429 waits for `Retry-After`,
-/// and errors never carry the URL's credentials.
+/// GET requests through libcurl, opened on first use (`flow_http_get`) instead of URLSession: linking
+/// FoundationNetworking loads libcurl and ~30 libraries at every start of flow (about 5 ms of each `flow run`),
+/// for a client only this source uses. 429 waits for `Retry-After`; errors never carry the URL or credentials.
 enum HTTPTransport {
-    /// Answers every authentication challenge by cancelling it, so a 401 returns instead of hanging.
-    final class Delegate: NSObject, URLSessionTaskDelegate, Sendable {
-        func urlSession(_ session: URLSession, task: URLSessionTask, didReceive challenge: URLAuthenticationChallenge,
-                        completionHandler: @escaping (URLSession.AuthChallengeDisposition, URLCredential?) -> Void) {
-            completionHandler(.cancelAuthenticationChallenge, nil)
-        }
-    }
-
     static let maxRetryAfter: Double = 120
 
     static func get(_ url: URL, user: String, timeout: TimeInterval) async throws -> HTTPResponse {
@@ -40,64 +30,71 @@ enum HTTPTransport {
         }
     }
 
+    private enum Outcome: Sendable {
+        case response(HTTPResponse)
+        case failed(flow_http_error, curlCode: Int32)
+    }
+
+    /// Set by a cancelled Swift task, read by libcurl's progress callback; freed when neither side holds it.
+    private final class CancelFlag: @unchecked Sendable {
+        let pointer = UnsafeMutablePointer<flow_http_cancel_flag>.allocate(capacity: 1)
+        init() { pointer.initialize(to: flow_http_cancel_flag(cancelled: 0)) }
+        func cancel() { flow_http_cancel(pointer) }
+        deinit { pointer.deallocate() }
+    }
+
     private static func once(_ url: URL, user: String, timeout: TimeInterval) async throws -> HTTPResponse {
-        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
-        let token = Data("\(user):".utf8).base64EncodedString()
-        request.setValue("Basic \(token)", forHTTPHeaderField: "Authorization")
-        request.setValue("flow/0.1", forHTTPHeaderField: "User-Agent")
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.timeoutIntervalForResource = timeout * 4
-        let session = URLSession(configuration: configuration, delegate: Delegate(), delegateQueue: nil)
-        defer { session.finishTasksAndInvalidate() }
-        let where_ = "\(url.host ?? "?")\(url.path)"
-        let prepared = request
-        do {
-            let (data, response) = try await withTimeout(timeout * 4) { try await session.data(for: prepared) }
-            guard let http = response as? HTTPURLResponse else { throw TaskFailure("\(where_): not an HTTP response") }
-            let length = http.value(forHTTPHeaderField: "Content-Length").flatMap { Int($0) }
-            let retryAfter = http.value(forHTTPHeaderField: "Retry-After").flatMap { Double($0) }
-            return HTTPResponse(status: http.statusCode, body: [UInt8](data), contentLength: length, retryAfter: retryAfter)
-        } catch let failure as TaskFailure {
-            throw failure
-        } catch is CancellationError {
+        let authorization = "Authorization: Basic " + Data("\(user):".utf8).base64EncodedString()
+        let flag = CancelFlag()
+        let seconds = max(timeout, 0.001)
+        // The transfer blocks, so it runs on a thread of its own, never on one of Swift concurrency's.
+        let outcome = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Outcome, Never>) in
+                let thread = Thread {
+                    var raw = flow_http_response()
+                    let code = flow_http_get(url.absoluteString, authorization, "flow/0.1", Int(seconds * 1000),
+                                             Int(seconds.rounded(.up)), Int(seconds * 4000), flag.pointer, &raw)
+                    let outcome: Outcome
+                    if code == 0 {
+                        let body = raw.body.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: raw.body_length)) } ?? []
+                        outcome = .response(HTTPResponse(status: raw.status, body: body,
+                                                         contentLength: raw.content_length >= 0 ? Int(raw.content_length) : nil,
+                                                         retryAfter: raw.retry_after >= 0 ? raw.retry_after : nil))
+                    } else {
+                        outcome = .failed(raw.error, curlCode: raw.curl_code)
+                    }
+                    flow_http_response_free(&raw)
+                    continuation.resume(returning: outcome)
+                }
+                thread.start()
+            }
+        } onCancel: {
+            flag.cancel()
+        }
+        switch outcome {
+        case .response(let response):
+            return response
+        case .failed(FLOW_HTTP_CANCELLED, _):
             throw CancellationError()
-        } catch let error as URLError {
-            if error.code == .cancelled, !Task.isCancelled {
-                // Our delegate cancelled an authentication challenge: the server refused the credentials.
-                return HTTPResponse(status: 401, body: [], contentLength: nil, retryAfter: nil)
-            }
-            // URLError's description embeds the URL; name only host and path, never the query or credentials.
-            throw TaskFailure("\(where_): \(describe(error.code))")
-        } catch {
-            throw TaskFailure("\(where_): request failed")
+        case .failed(FLOW_HTTP_NO_LIBCURL, _):
+            throw TaskFailure("the Databento source needs libcurl, which could not be loaded: install it "
+                              + "(apt-get install libcurl4), or run without DATABENTO_API_KEY for the demo source",
+                              retryable: false)
+        case .failed(let error, let curlCode):
+            // Name only host and path, never the query or credentials.
+            throw TaskFailure("\(url.host ?? "?")\(url.path): \(describe(error, curlCode: curlCode))")
         }
     }
 
-    static func describe(_ code: URLError.Code) -> String {
-        switch code {
-        case .timedOut: return "timed out"
-        case .cannotConnectToHost: return "cannot connect"
-        case .networkConnectionLost: return "connection dropped"
-        case .notConnectedToInternet: return "no network"
-        case .cannotFindHost, .dnsLookupFailed: return "host not found"
-        case .secureConnectionFailed, .serverCertificateUntrusted: return "TLS failed"
-        default: return "network error \(code.rawValue)"
-        }
-    }
-
-    /// URLSession's own timeouts do not always fire on Linux; this one always does.
-    static func withTimeout<T: Sendable>(_ seconds: TimeInterval, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next() else { throw URLError(.timedOut) }
-            guard let value = first else { throw URLError(.timedOut) }
-            return value
+    static func describe(_ error: flow_http_error, curlCode: Int32) -> String {
+        switch error {
+        case FLOW_HTTP_TIMED_OUT: return "timed out"
+        case FLOW_HTTP_CANNOT_CONNECT: return "cannot connect"
+        case FLOW_HTTP_CONNECTION_DROPPED: return "connection dropped"
+        case FLOW_HTTP_HOST_NOT_FOUND: return "host not found"
+        case FLOW_HTTP_TLS_FAILED: return "TLS failed"
+        case FLOW_HTTP_OUT_OF_MEMORY: return "response too large for memory"
+        default: return "network error (libcurl \(curlCode))"
         }
     }
 }

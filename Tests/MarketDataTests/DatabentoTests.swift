@@ -85,6 +85,54 @@ struct DatabentoTests {
         #expect(fake.requests.filter { $0.path == "/v0/timeseries.get_range" }.count == 2)
     }
 
+    @Test("cancelling a fetch stops a stalled transfer within about a second, as a cancellation")
+    func cancelStalled() async throws {
+        let fake = try await blocking { try FakeDatabento(availableEnd: "2026-01-16T23:00:00Z") }
+        try fake.inject("stall")
+        let client = try source(fake, timeout: "60s")
+        let fetch = Task { try await client.fetch(symbol: "MGC", start: Self.dayStart, end: Self.dayEnd) }
+        // Until the request has reached the server, a cancellation would not test the transfer's abort.
+        let reached = await FlowBinary.eventually(timeout: 10) { fake.requests.contains { $0.path == "/v0/timeseries.get_range" } }
+        #expect(reached)
+        let cancelled = ContinuousClock.now
+        fetch.cancel()
+        do {
+            _ = try await fetch.value
+            Issue.record("a cancelled fetch returned bars")
+        } catch {
+            #expect(error is CancellationError, "\(error)")
+        }
+        #expect(ContinuousClock.now - cancelled < .seconds(5), "the transfer went on after the cancellation")
+    }
+
+    @Test("nothing listening is 'cannot connect', retryable, without the key or the query")
+    func nothingListening() async throws {
+        // A port that was free a moment ago: bound, then closed again.
+        let port = try freePort()
+        let client = try DatabentoSource(apiKey: "db-SECRETKEY", inputs: ["request_timeout": "5s"],
+                                         env: ["DATABENTO_BASE_URL": "http://127.0.0.1:\(port)"])
+        let f = await failure { _ = try await client.fetch(symbol: "MGC", start: Self.dayStart, end: Self.dayEnd) }
+        let failure = try #require(f)
+        #expect(failure.message.contains("cannot connect"), "\(failure.message)")
+        #expect(failure.isRetryable)
+        #expect(!failure.message.contains("SECRETKEY") && !failure.message.contains("symbols="), "\(failure.message)")
+    }
+
+    func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw TaskFailure("cannot bind a local port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
     @Test("server errors, stalls, drops and damaged bodies fail the chunk as retryable, naming the problem",
           arguments: [("500", "HTTP 500"), ("502html", "an HTML error page"), ("stall", "timed out"), ("drop", ""),
                       ("truncate", "cut short"), ("badheader", "unexpected header"), ("malformed", "line 3"),
