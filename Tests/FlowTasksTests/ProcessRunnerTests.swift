@@ -92,12 +92,22 @@ struct ProcessRunnerTests {
     func missingProgram() async throws {
         let spec = ProcessSpec(executable: "/no/such/program", arguments: [], environment: [:], workingDirectory: dir.path,
                                outputPath: dir.path + "/out.log")
+        // The children of this thread before and after: other tests' processes come and go on other threads,
+        // and nothing suspends between the two reads, so a new one here is the failed spawn's.
+        // (A `waitpid(-1)` here would reap, and race with, the children of tests running alongside.)
+        let before = Self.threadChildren()
         #expect {
             _ = try ProcessRunner.spawn(spec)
         } throws: { error in
             "\(error)" == "cannot start '/no/such/program': No such file or directory"
         }
-        var status: Int32 = 0
-        #expect(waitpid(-1, &status, WNOHANG) <= 0 || errno == ECHILD)
+        let left = Self.threadChildren().subtracting(before)
+        #expect(left.isEmpty, "the failed spawn left child \(left)")
+    }
+
+    /// This thread's children (zombies included), from /proc.
+    static func threadChildren() -> Set<Substring> {
+        let text = (try? String(contentsOfFile: "/proc/thread-self/children", encoding: .utf8)) ?? ""
+        return Set(text.split(separator: " "))
     }
 }
