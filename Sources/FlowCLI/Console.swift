@@ -12,8 +12,7 @@ final class Console: Sendable {
     private let state = Mutex<(done: Int, total: Int, width: Int)>((0, 0, 12))
 
     init() {
-        let env = ProcessInfo.processInfo.environment
-        useColor = isatty(STDOUT_FILENO) == 1 && env["NO_COLOR"] == nil && env["TERM"] != "dumb"
+        useColor = isatty(STDOUT_FILENO) == 1 && HostEnvironment.value("NO_COLOR") == nil && HostEnvironment.value("TERM") != "dumb"
     }
 
     static func out(_ text: String) {

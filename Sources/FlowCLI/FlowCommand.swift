@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlowCore
 import Foundation
 import Logging
 #if canImport(Glibc)
@@ -52,7 +53,7 @@ enum LogSetup {
     nonisolated(unsafe) private static var done = false
 
     static func bootstrap(_ option: String?) throws(CommandFailure) {
-        let text = option ?? ProcessInfo.processInfo.environment["FLOW_LOG_LEVEL"] ?? "notice"
+        let text = option ?? HostEnvironment.value("FLOW_LOG_LEVEL") ?? "notice"
         guard let level = Logger.Level(rawValue: text.lowercased()) else {
             throw CommandFailure(.usage, "flow: unknown log level '\(text.prefix(20))'; use trace, debug, info, notice, warning, error or critical")
         }

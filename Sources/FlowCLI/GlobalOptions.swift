@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlowCore
 import Foundation
 
 /// Options every command takes: where workflows and state live.
@@ -27,7 +28,7 @@ struct GlobalOptions: ParsableArguments {
 
     var statePath: String {
         if let state { return absolute(state) }
-        if let env = ProcessInfo.processInfo.environment["FLOW_STATE"], !env.isEmpty { return absolute(env) }
+        if let env = HostEnvironment.value("FLOW_STATE"), !env.isEmpty { return absolute(env) }
         return projectDirectory + "/.flow/state.db"
     }
 

@@ -36,7 +36,7 @@ struct RunSetup {
 
     /// The run clock: `FLOW_NOW` (ISO 8601) when set, so runs are reproducible, else the real time.
     static func clock() throws(CommandFailure) -> Date {
-        guard let text = ProcessInfo.processInfo.environment["FLOW_NOW"], !text.isEmpty else { return Date() }
+        guard let text = HostEnvironment.value("FLOW_NOW"), !text.isEmpty else { return Date() }
         guard let date = ISOTime.parse(text).map(Date.init(timeIntervalSince1970:)) else {
             throw CommandFailure(.usage, "flow: FLOW_NOW='\(text.prefix(40))' is not an ISO 8601 time such as 2026-01-28T21:00:00Z")
         }
@@ -74,7 +74,7 @@ struct RunSetup {
         var params = workflow.paramDefaults
         for (k, v) in overrides { params[k] = v }
         let startedAt = resuming?.startedAt ?? ISOTime.format(now)
-        var env = ProcessInfo.processInfo.environment
+        var env = HostEnvironment.all
         let baseScope = EvaluationScope(params: params, env: env, runID: resuming?.id ?? 0, runStartedAt: startedAt)
         for (name, value) in workflow.env { env[name] = value.render(in: baseScope) }
         var scope = baseScope

@@ -19,7 +19,7 @@ package struct ShellAction: ProcessAction {
     package init(groups: ProcessGroups, checkpointInterval: Duration = .milliseconds(250)) {
         self.groups = groups
         self.poller = CheckpointPoller(interval: checkpointInterval)
-        self.inherited = InheritedEnvironment(ProcessInfo.processInfo.environment)
+        self.inherited = InheritedEnvironment(HostEnvironment.all)
     }
 
     package var signature: ActionSignature {

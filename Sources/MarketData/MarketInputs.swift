@@ -31,7 +31,7 @@ extension TaskContext {
 
     /// The environment a source sees: flow's own, then the workflow's and task's `env:`.
     var sourceEnvironment: [String: String] {
-        var env = ProcessInfo.processInfo.environment
+        var env = HostEnvironment.all
         for (k, v) in self.env { env[k] = v }
         return env
     }
