@@ -75,6 +75,34 @@ struct FastStatement {
         }
     }
 
+    /// Calls `body` for each row of a query; read its columns with `string(at:)`, `int64(at:)`, `double(at:)`.
+    func forEachRow(_ body: (FastStatement) throws -> Void) throws {
+        if let failed { throw failed }
+        let handle = statement.sqliteStatement
+        defer { sqlite3_reset(handle) }
+        while true {
+            switch sqlite3_step(handle) {
+            case SQLITE_ROW: try body(self)
+            case SQLITE_DONE: return
+            case let code: throw error(code)
+            }
+        }
+    }
+
+    func string(at column: Int32) -> String? {
+        sqlite3_column_text(statement.sqliteStatement, column).map { String(cString: $0) }
+    }
+
+    func int64(at column: Int32) -> Int64? {
+        let handle = statement.sqliteStatement
+        return sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column)
+    }
+
+    func double(at column: Int32) -> Double? {
+        let handle = statement.sqliteStatement
+        return sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_double(handle, column)
+    }
+
     private func error(_ code: Int32) -> DatabaseError {
         guard let connection = db.sqliteConnection else { return DatabaseError(resultCode: ResultCode(rawValue: code), sql: statement.sql) }
         return DatabaseError(resultCode: ResultCode(rawValue: sqlite3_extended_errcode(connection)),
