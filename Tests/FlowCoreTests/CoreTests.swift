@@ -57,6 +57,20 @@ struct SHA256Tests {
         #expect(SHA256.hex(input) == digest)
     }
 
+    @Test("a million 'a's fed in pieces of every size from 1 to 200 bytes, as bytes and as strings")
+    func millionA() {
+        var h = SHA256()
+        var fed = 0
+        var size = 1
+        while fed < 1_000_000 {
+            let n = min(size, 1_000_000 - fed)
+            if size % 2 == 0 { h.update(String(repeating: "a", count: n)) } else { h.update(repeatElement(UInt8(ascii: "a"), count: n)) }
+            fed += n
+            size = size % 200 + 1
+        }
+        #expect(h.finalize() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
     @Test("a multi-block message fed in pieces")
     func multiBlock() {
         var h = SHA256()
@@ -122,5 +136,20 @@ struct SuggestionTests {
         #expect(Suggestion.closest(to: "need", in: ["needs", "run", "uses"]) == "needs")
         #expect(Suggestion.closest(to: "timout", in: ["timeout", "retries"]) == "timeout")
         #expect(Suggestion.closest(to: "banana", in: ["needs", "run"]) == nil)
+    }
+}
+
+@Suite("fingerprint")
+struct FingerprintTests {
+    @Test("a task's fingerprint is pinned: a change to its bytes would make every stored run re-run its tasks on resume")
+    func pinned() {
+        let task = TaskSpec(id: TaskID("build"), location: SourceLocation(file: "w.yaml", line: 1, column: 1), uses: "shell",
+                            with: [("run", Template(literal: "make all")), ("shell", Template(literal: "bash"))],
+                            env: [("MODE", Template(literal: "release")), ("É", Template(literal: "ü"))],
+                            workingDirectory: Template(literal: "src"))
+        let fingerprint = Fingerprint.of(task, workflowEnv: [("GLOBAL", Template(literal: "1"))], actionVersion: "1",
+                                         scope: EvaluationScope(params: [:], runID: 1))
+        // The same bytes hashed by Python's hashlib from the documented format ("LEN:NAME=LEN:VALUE\n" per field, with and env sorted).
+        #expect(fingerprint == "35994ee2e01f170b1735f0ea06a3bb7bfa2ffdf1dcdab74e0c3e87e5fa9e27ee")
     }
 }
