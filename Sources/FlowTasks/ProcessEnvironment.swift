@@ -27,7 +27,7 @@ package struct ProcessEnvironment: Sendable, ExpressibleByDictionaryLiteral {
         }
         var envp: [UnsafeMutablePointer<CChar>?] = []
         envp.reserveCapacity(inherited.entries.count + variables.count + 1)
-        for (index, (_, entry)) in inherited.entries.enumerated() where !replaced[index] { envp.append(entry) }
+        for (index, entry) in inherited.entries.enumerated() where !replaced[index] { envp.append(entry) }
         let own = variables.map { strdup("\($0.key)=\($0.value)") }
         defer { for entry in own { free(entry) } }
         // A NULL in the middle would end the environment early, silently dropping the rest.
@@ -40,16 +40,24 @@ package struct ProcessEnvironment: Sendable, ExpressibleByDictionaryLiteral {
 
 /// Environment entries as C strings, made once and only read afterwards (hence `@unchecked Sendable`).
 package final class InheritedEnvironment: @unchecked Sendable {
-    fileprivate let entries: [(name: String, entry: UnsafeMutablePointer<CChar>)]
-    /// Where each name is in `entries`.
+    /// `NAME=value` strings.
+    fileprivate let entries: [UnsafeMutablePointer<CChar>]
+    /// Where each name's entry is in `entries`.
     fileprivate let index: [String: Int]
 
     package init(_ environment: [String: String]) {
-        entries = environment.compactMap { name, value in strdup("\(name)=\(value)").map { (name, $0) } }
-        index = Dictionary(entries.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+        var entries: [UnsafeMutablePointer<CChar>] = []
+        var index: [String: Int] = [:]
+        for (name, value) in environment {
+            guard let entry = strdup("\(name)=\(value)") else { continue }
+            index[name] = entries.count
+            entries.append(entry)
+        }
+        self.entries = entries
+        self.index = index
     }
 
     deinit {
-        for (_, entry) in entries { free(entry) }
+        for entry in entries { free(entry) }
     }
 }
