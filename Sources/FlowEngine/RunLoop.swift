@@ -297,6 +297,13 @@ final class RunLoop {
         entry.killAt = .now + engine.options.gracePeriod
     }
 
+    /// The grace period after SIGTERM is over: SIGKILL to the whole group.
+    private func killIfDue(_ entry: inout Running, now: ContinuousClock.Instant) {
+        guard let killAt = entry.killAt, now >= killAt else { return }
+        entry.process.signalGroup(SIGKILL)
+        entry.killAt = nil
+    }
+
     private func tick() {
         let now = ContinuousClock.now
         for key in Array(running.keys) {
@@ -305,10 +312,7 @@ final class RunLoop {
                 entry.timedOut = true
                 stop(&entry)
             }
-            if let killAt = entry.killAt, now >= killAt {
-                entry.process.signalGroup(SIGKILL)
-                entry.killAt = nil
-            }
+            killIfDue(&entry, now: now)
             if now >= entry.nextPoll {
                 entry.process.pollCheckpoint()
                 entry.nextPoll = now + entry.process.checkpointInterval
@@ -317,10 +321,7 @@ final class RunLoop {
         }
         var still: [Running] = []
         for var entry in draining {
-            if let killAt = entry.killAt, now >= killAt {
-                entry.process.signalGroup(SIGKILL)
-                entry.killAt = nil
-            }
+            killIfDue(&entry, now: now)
             // After SIGKILL the group is gone at once; before it, /proc is scanned every 20 ms, not at every wake-up.
             let due = entry.nextGroupCheck.map { now >= $0 } ?? true
             if entry.killAt == nil || (due && !entry.process.isGroupAlive) {
