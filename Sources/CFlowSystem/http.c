@@ -130,14 +130,12 @@ int flow_http_get(const char *url, const char *authorization, const char *user_a
         return -1;
     }
     struct transfer t = { out, 0, cancel, 0 };
-    struct curl_slist *headers = NULL;
-    struct curl_slist *with_auth = curl.slist_append(headers, authorization);
-    if (with_auth == NULL) {
+    struct curl_slist *headers = curl.slist_append(NULL, authorization);
+    if (headers == NULL) {
         curl.easy_cleanup(easy);
         out->error = FLOW_HTTP_FAILED;
         return -1;
     }
-    headers = with_auth;
     curl.easy_setopt(easy, CURLOPT_URL, url);
     curl.easy_setopt(easy, CURLOPT_HTTPGET, 1L);
     curl.easy_setopt(easy, CURLOPT_HTTPHEADER, headers);

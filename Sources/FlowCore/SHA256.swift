@@ -26,10 +26,7 @@ package struct SHA256: Sendable {
         copied.withUnsafeBufferPointer { update(contiguous: $0) }
     }
 
-    package mutating func update(_ string: String) {
-        var string = string
-        string.withUTF8 { update(contiguous: $0) }
-    }
+    package mutating func update(_ string: String) { update(string.utf8) }
 
     /// Whole 64-byte blocks are compressed straight from `bytes`; only a partial block waits in `buffer`.
     private mutating func update(contiguous bytes: UnsafeBufferPointer<UInt8>) {
