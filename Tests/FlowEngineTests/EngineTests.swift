@@ -295,7 +295,9 @@ struct EngineTests {
             """)
         let store = MemoryStore()
         let task = Task { await run(wf, store: store) }
-        try await Task.sleep(for: .milliseconds(100))
+        // Cancelled once 'stuck' has started, not after a fixed sleep: on a loaded machine 100 ms was sometimes
+        // before the start, and nothing was running to interrupt.
+        #expect(await FlowBinary.eventually(timeout: 10) { !store.attempts.isEmpty })
         task.cancel()
         let outcome = await task.value
         #expect(outcome.status == .interrupted)
