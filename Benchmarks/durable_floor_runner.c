@@ -140,6 +140,10 @@ int main(int argc, char **argv) {
     char end_run[96];
     snprintf(end_run, sizeof end_run, "UPDATE runs SET status = 'succeeded' WHERE id = %lld", run_id);
     check(sqlite3_exec(db, end_run, 0, 0, 0), "end run");
-    sqlite3_close_v2(db);
+    /* Finalized first, so the close is a real one: like flow's, it checkpoints the WAL into the database (with
+     * its syncs) and removes it. Left open, the next runner would recover and checkpoint this run's WAL. */
+    sqlite3_stmt *all[] = {begin_tx, commit_tx, finish_attempt, delete_outputs, finish_state, insert_attempt, start_state};
+    for (size_t k = 0; k < sizeof all / sizeof *all; k++) sqlite3_finalize(all[k]);
+    check(sqlite3_close(db), "close");
     return 0;
 }
