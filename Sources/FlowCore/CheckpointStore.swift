@@ -40,10 +40,19 @@ package protocol CheckpointStore: Sendable {
     /// write it with its next transaction or shortly after: until then, a dead runner's processes are still
     /// found by their `FLOW_RUN_ID` environment tag.
     func processStarted(attempt: AttemptID, pid: Int32) throws
+    /// Like `processStarted`, but the store arranges no write of its own: the pid rides with the next
+    /// transaction, and the caller calls `writeQueuedProcessStarts()` if none comes soon enough. The run loop
+    /// does, from its own deadlines, so a chain of short tasks wakes no other thread to write pids.
+    func queueProcessStarted(attempt: AttemptID, pid: Int32)
+    /// Writes the pids still queued, if any.
+    func writeQueuedProcessStarts() throws
     /// Commits in-task checkpoint values (upserts by key).
     func saveCheckpoint(run: RunID, task: TaskID, values: [String: String], at date: Date) throws
     func checkpoint(run: RunID, task: TaskID) throws -> [String: String]
 }
+
+/// How long a reported pid may wait for a transaction to carry it before it is written on its own.
+package let processStartWriteDelay: Duration = .milliseconds(50)
 
 extension CheckpointStore {
     /// Records one attempt's start on its own.

@@ -61,20 +61,28 @@ extension Engine {
         return TaskSetup(task: task, index: index, env: env, inputs: rendered.with, directory: directory)
     }
 
-    /// Opens an attempt's log and builds what its action sees.
-    func open(_ attempt: StartedAttempt, of setup: TaskSetup, runID: RunID, logs: LogRecycler) throws -> TaskContext {
+    /// Opens an attempt's log and builds what its action sees. `queuesPID`: the caller writes the process's
+    /// pid itself if no transaction carries it soon (the run loop); otherwise the store arranges that.
+    func open(_ attempt: StartedAttempt, of setup: TaskSetup, runID: RunID, logs: LogRecycler,
+              queuesPID: Bool = false) throws -> TaskContext {
         let task = setup.task.id
         // A task that never ran in this run has no checkpoint: skip the read.
         let checkpoint = attempt.number == 1 ? [:] : try store.checkpoint(run: runID, task: task)
         let log = try logs.open(attempt.logPath)
         let store = self.store
         let attemptID = attempt.id
+        let processStarted: @Sendable (Int32) -> Void
+        if queuesPID {
+            processStarted = { pid in store.queueProcessStarted(attempt: attemptID, pid: pid) }
+        } else {
+            processStarted = { pid in try? store.processStarted(attempt: attemptID, pid: pid) }
+        }
         return TaskContext(
             runID: runID, task: task, attempt: attempt.number, inputs: setup.inputs, env: setup.env,
             workingDirectory: setup.directory, scratchDirectory: "\(options.scratchDirectory)/\(runID)/\(task).\(attempt.number)",
             log: log, checkpoint: checkpoint,
             saveCheckpoint: { values in try store.saveCheckpoint(run: runID, task: task, values: values, at: Date()) },
-            processStarted: { pid in try? store.processStarted(attempt: attemptID, pid: pid) },
+            processStarted: processStarted,
             now: options.now, gracePeriod: options.gracePeriod)
     }
 

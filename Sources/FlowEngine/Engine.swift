@@ -43,6 +43,10 @@ package struct Engine: Sendable {
         let maxParallel = min(options.maxParallel, max(1, plan.workflow.tasks.count))
         let logFolder = logFolder(run: runID)
         let scratchFolder = "\(options.scratchDirectory)/\(runID)"
+        // Scratch files are named by run, task and attempt, and attempt numbers are never reused within a run,
+        // so only an earlier process with this run id (a crashed run now resumed, or a state database removed
+        // while .flow/tmp was kept) can have left files here: cleared once, so no attempt must check its own.
+        try? FileManager.default.removeItem(atPath: scratchFolder)
         // Created once here rather than per attempt: a folder per task costs more than the task's own spawn.
         for folder in [logFolder, scratchFolder] {
             try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

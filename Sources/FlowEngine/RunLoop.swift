@@ -90,6 +90,9 @@ final class RunLoop {
     private var cancelled = false
     /// Set if epoll ever fails: from then on the loop polls every process instead of waiting on them.
     private var polling = false
+    /// When the oldest pid not yet carried by a commit was queued: it is written on its own once it has waited
+    /// `processStartWriteDelay`. A task's end commits the pids of everything running, so short tasks never do.
+    private var pidsQueuedSince: ContinuousClock.Instant?
 
     init(engine: Engine, scheduler: RunScheduler, runID: RunID, mailbox: Mailbox, logFolder: String) {
         self.engine = engine
@@ -103,6 +106,13 @@ final class RunLoop {
 
     /// Runs until nothing runs and nothing can start; returns how the run ended.
     func run() -> RunOutcome {
+        // The kernel drops a child's SIGCHLD (default action: ignore) only if the thread that started the child
+        // does not block it. Swift's threads block it, so it stayed pending for the process and woke the main
+        // thread, which libdispatch parks in sigsuspend with nothing blocked, once per task.
+        var sigchld = sigset_t()
+        sigemptyset(&sigchld)
+        sigaddset(&sigchld, SIGCHLD)
+        pthread_sigmask(SIG_UNBLOCK, &sigchld, nil)
         defer {
             for logs in spareLogs { logs.close() }
             if epoll >= 0 { close(epoll) }
@@ -158,7 +168,7 @@ final class RunLoop {
         let startedAt = ContinuousClock.now
         let context: TaskContext
         do {
-            context = try engine.open(job.started, of: job.setup, runID: runID, logs: logs)
+            context = try engine.open(job.started, of: job.setup, runID: runID, logs: logs, queuesPID: true)
         } catch {
             return end(job, logs: logs, result: .cannotStart(error), since: startedAt, log: nil)
         }
@@ -188,6 +198,7 @@ final class RunLoop {
                             hasReaper: hasReaper)
         if cancelled { stop(&entry) }
         running[key] = entry
+        if pidsQueuedSince == nil { pidsQueuedSince = startedAt }
     }
 
     /// Runs `body` as a Swift task the loop keeps track of; its completion comes back through the mailbox.
@@ -260,7 +271,10 @@ final class RunLoop {
         while next < ended.count {
             let completion = ended[next]
             next += 1
-            start(scheduler.complete(completion))
+            let jobs = scheduler.complete(completion)
+            // That commit carried every pid queued so far (or failed, and the run is ending).
+            pidsQueuedSince = nil
+            start(jobs)
         }
         ended.removeAll(keepingCapacity: true)
     }
@@ -306,6 +320,11 @@ final class RunLoop {
 
     private func tick() {
         let now = ContinuousClock.now
+        if let since = pidsQueuedSince, now - since >= processStartWriteDelay {
+            // Best effort, like the store's own timer: until written, orphans are still found by their tag.
+            try? engine.store.writeQueuedProcessStarts()
+            pidsQueuedSince = nil
+        }
         for key in Array(running.keys) {
             guard var entry = running[key] else { continue }
             if let timeout = entry.timeout, now >= timeout, !entry.stopping {
@@ -341,6 +360,7 @@ final class RunLoop {
             guard let instant else { return }
             if nearest.map({ instant < $0 }) ?? true { nearest = instant }
         }
+        consider(pidsQueuedSince.map { $0 + processStartWriteDelay })
         for entry in running.values {
             if !entry.stopping { consider(entry.timeout) }
             consider(entry.killAt)

@@ -44,6 +44,15 @@ extension StateStore: CheckpointStore {
         }
     }
 
+    package func queueProcessStarted(attempt: AttemptID, pid: Int32) {
+        pendingPIDs.withLock { $0.pids.append((attempt, pid)) }
+    }
+
+    package func writeQueuedProcessStarts() throws {
+        guard pendingPIDs.withLock({ !$0.pids.isEmpty }) else { return }
+        _ = try write { _ in }
+    }
+
     /// Called inside every write transaction before its own statements.
     static func writePendingPIDs(_ db: Database, _ pids: [(AttemptID, Int32)]) throws {
         guard !pids.isEmpty else { return }

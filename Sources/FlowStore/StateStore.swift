@@ -53,8 +53,7 @@ package final class StateStore: Sendable {
         var timerArmed = false
     }
     let pendingPIDs = Mutex(PendingPIDs())
-    /// How long a reported pid may wait for another transaction to carry it.
-    static let pidWriteDelay: DispatchTimeInterval = .milliseconds(50)
+    static let pidWriteDelay: DispatchTimeInterval = .milliseconds(Int(processStartWriteDelay / .milliseconds(1)))
 
     /// Opens (creating and migrating) the state database at `path`.
     package init(path: String) throws(StoreError) {

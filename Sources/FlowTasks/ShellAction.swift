@@ -46,11 +46,10 @@ package struct ShellAction: ProcessAction {
     private func launch(_ context: TaskContext) throws -> ShellProcess {
         let script = try context.input("run")
         let shell = context.inputs["shell"] ?? "sh"
-        // The files need not exist: `>> "$FLOW_OUTPUT"` creates them, and an absent file means no lines.
+        // The files need not exist: `>> "$FLOW_OUTPUT"` creates them, and an absent file means no lines. No
+        // earlier process can have left them: the engine clears the run's scratch folder when the run starts.
         let outputPath = context.scratchDirectory + ".output"
         let checkpointPath = context.scratchDirectory + ".checkpoint"
-        unlink(outputPath)
-        unlink(checkpointPath)
         var environment = ProcessEnvironment(inherited: inherited, variables: context.env)
         environment.variables["FLOW_RUN_ID"] = String(context.runID)
         environment.variables["FLOW_TASK"] = context.task.rawValue
@@ -64,7 +63,8 @@ package struct ShellAction: ProcessAction {
             : ("/bin/sh", ["-e", "-c", script])
         let spec = ProcessSpec(executable: executable, arguments: arguments, environment: environment,
                                workingDirectory: context.workingDirectory, outputPath: context.log.path)
-        guard FileManager.default.fileExists(atPath: context.workingDirectory) else {
+        var folder = stat()
+        guard stat(context.workingDirectory, &folder) == 0 else {
             throw TaskFailure("working directory '\(context.workingDirectory)' does not exist", retryable: false)
         }
         let pid = try ProcessRunner.start(spec, groups: groups, onStart: context.processStarted)

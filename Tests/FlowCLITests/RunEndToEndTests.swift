@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import FlowTestSupport
 import Testing
 #if canImport(Glibc)
@@ -170,6 +171,35 @@ extension EndToEnd {
             #expect(status.status == 0 && status.stdout.contains("running"), "status works while a run writes")
             try p.dir.write("stop", "")
             #expect(await first.wait().status == 0)
+        }
+
+        @Test("a running task's process group is in the state database within a moment of its start, not only at its end")
+        func pidRecordedWhileRunning() async throws {
+            let p = Project()
+            try p.workflow("slow", """
+                tasks:
+                  quick:
+                    run: "true"
+                  wait:
+                    needs: [quick]
+                    run: echo $$ > leader.pid; while [ ! -f stop ]; do sleep 0.05; done
+                """)
+            let running = try p.start("run", "slow")
+            #expect(await FlowBinary.eventually { p.dir.exists("leader.pid") })
+            let leader = try #require(Int32(p.dir.read("leader.pid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+            // No transaction follows the start while the task runs: the pid must be written on its own.
+            let path = p.root + "/.flow/state.db"
+            var recorded: Int64?
+            let found = await FlowBinary.eventually(timeout: 3) {
+                recorded = try? DatabaseQueue(path: path).read { db in
+                    try Int64.fetchOne(db, sql: "SELECT pid FROM attempts WHERE task = 'wait'")
+                }
+                return recorded != nil
+            }
+            try p.dir.write("stop", "")
+            #expect(await running.wait().status == 0)
+            #expect(found, "the running task's pid was never recorded")
+            #expect(recorded == Int64(leader), "the recorded pid is the task's process group leader")
         }
 
         @Test("a timeout kills the task's grandchildren too")

@@ -74,6 +74,12 @@ package final class MemoryStore: CheckpointStore {
         state.withLock { $0.attempts[Int(attempt) - 1].pid = pid }
     }
 
+    package func queueProcessStarted(attempt: AttemptID, pid: Int32) {
+        state.withLock { $0.attempts[Int(attempt) - 1].pid = pid }
+    }
+
+    package func writeQueuedProcessStarts() throws {}
+
     package func saveCheckpoint(run: RunID, task: TaskID, values: [String: String], at date: Date) throws {
         state.withLock { s in s.checkpoints[task, default: [:]].merge(values) { _, new in new } }
     }
