@@ -9,7 +9,6 @@ let package = Package(
         .executable(name: "flow", targets: ["flow"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -32,7 +31,6 @@ let package = Package(
         ]),
         .target(name: "FlowCLI", dependencies: [
             "FlowCore", "FlowSpec", "FlowPlan", "FlowStore", "FlowEngine", "FlowTasks", "MarketData",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "flow", dependencies: ["FlowCLI"]),
@@ -46,7 +44,7 @@ let package = Package(
         .testTarget(name: "FlowTasksTests", dependencies: ["FlowTasks", "FlowTestSupport"]),
         .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "FlowTasks", "FlowTestSupport",
                                                            .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "FlowCLITests", dependencies: ["FlowTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "FlowCLITests", dependencies: ["FlowCLI", "FlowTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )
 

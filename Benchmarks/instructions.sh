@@ -15,7 +15,7 @@ else
     flow="$PWD/.build/release/flow"
 fi
 work=$(mktemp -d /tmp/flow-instructions-XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"' EXIT
 strip --strip-debug -o "$work/flow" "$flow"
 mkdir -p "$work/workflows"
 workflow() {  # NAME TASKS CHAIN(0|1)

@@ -1,4 +1,3 @@
-import ArgumentParser
 import FlowCore
 import Foundation
 import Logging
@@ -6,45 +5,74 @@ import Logging
 import Glibc
 #endif
 
-/// `flow`: the root command.
-package struct FlowCommand: AsyncParsableCommand {
-    package static let configuration = CommandConfiguration(
-        commandName: "flow",
-        abstract: "A declarative workflow runner: YAML tasks, a parallel DAG, SQLite checkpoints, resume after any failure.",
-        version: "0.1.0",
-        subcommands: [RunCommand.self, ResumeCommand.self, PlanCommand.self, ValidateCommand.self, StatusCommand.self,
-                      HistoryCommand.self, LogsCommand.self, ListCommand.self, GraphCommand.self])
+/// A `flow` subcommand: its arguments and options as data, how it is built from a parsed command line, and
+/// what it does.
+protocol Subcommand: Sendable {
+    static var spec: CommandSpec { get }
+    init(_ arguments: ParsedArguments) throws(CommandFailure)
+    func run() async throws
+}
 
-    package init() {}
+/// `flow`: finds the subcommand, parses its arguments, runs it, and maps every outcome to flow's exit codes
+/// (usage errors exit 2).
+package enum FlowCommand {
+    static let version = "0.1.0"
+    static let abstract = "A declarative workflow runner: YAML tasks, a parallel DAG, SQLite checkpoints, resume after any failure."
+    static let subcommands: [any Subcommand.Type] = [
+        RunCommand.self, ResumeCommand.self, PlanCommand.self, ValidateCommand.self, StatusCommand.self,
+        HistoryCommand.self, LogsCommand.self, ListCommand.self, GraphCommand.self,
+    ]
 
-    /// Parses arguments and runs, mapping every outcome to flow's exit codes (usage errors exit 2).
     package static func execute(arguments: [String]? = nil) async -> Never {
         do {
-            var command = try parseAsRoot(arguments)
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
+            try await dispatch(arguments ?? Array(CommandLine.arguments.dropFirst()))
             Glibc.exit(0)
         } catch let failure as CommandFailure {
             Console.err(failure.message)
             Glibc.exit(failure.exit.rawValue)
+        } catch let exit as FlowExit {
+            Glibc.exit(exit.rawValue)
         } catch {
-            let code = exitCode(for: error)
-            if code == .success {
-                // --help, --version
-                Console.out(fullMessage(for: error))
-                Glibc.exit(0)
-            }
-            if code.rawValue == 64 || code == .validationFailure {
-                Console.err(fullMessage(for: error))
-                Glibc.exit(FlowExit.usage.rawValue)
-            }
-            if let exitCode = error as? ExitCode { Glibc.exit(exitCode.rawValue) }
-            Console.err("flow: \(fullMessage(for: error))")
-            Glibc.exit(code.rawValue)
+            Console.err("flow: \(error)")
+            Glibc.exit(FlowExit.internalError.rawValue)
         }
+    }
+
+    private static func dispatch(_ words: [String]) async throws {
+        guard let first = words.first else {
+            throw CommandFailure(.usage, "flow: missing command\n\n\(helpText)")
+        }
+        switch first {
+        case "--help", "-h":
+            return Console.out(helpText)
+        case "help":
+            guard let name = words.dropFirst().first else { return Console.out(helpText) }
+            return Console.out(try command(named: name).spec.helpText)
+        case "--version":
+            return Console.out(version)
+        default:
+            break
+        }
+        let type = try command(named: first)
+        let parsed = try ParsedArguments(words.dropFirst(), for: type.spec)
+        if parsed.wantsHelp { return Console.out(type.spec.helpText) }
+        try await type.init(parsed).run()
+    }
+
+    private static func command(named name: String) throws -> any Subcommand.Type {
+        for type in subcommands where type.spec.name == name { return type }
+        var message = name.hasPrefix("-") ? "flow: unknown option '\(name.prefix(64))'" : "flow: unknown command '\(name.prefix(64))'"
+        if let close = Suggestion.closest(to: name, in: subcommands.map { $0.spec.name }) { message += " (did you mean '\(close)'?)" }
+        throw CommandFailure(.usage, message + "\nsee 'flow --help'")
+    }
+
+    static var helpText: String {
+        var lines = ["OVERVIEW: \(abstract)", "", "USAGE: flow <command> [options]", "", "COMMANDS:"]
+        lines += CommandSpec.columns(subcommands.map { ($0.spec.name, $0.spec.abstract) })
+        lines += ["", "OPTIONS:"]
+        lines += CommandSpec.columns([("--version", "Show the version."), ("-h, --help", "Show this help.")])
+        lines += ["", "See 'flow help <command>' for a command's arguments and options."]
+        return lines.joined(separator: "\n")
     }
 }
 

@@ -1,7 +1,5 @@
-import ArgumentParser
-
 /// flow's exit codes. Documented in README; scripts depend on them, so never renumber one.
-enum FlowExit: Int32 {
+enum FlowExit: Int32, Error {
     case success = 0
     case taskFailed = 1
     case usage = 2
@@ -10,8 +8,6 @@ enum FlowExit: Int32 {
     case alreadyRunning = 69
     case internalError = 70
     case interrupted = 130
-
-    var code: ExitCode { ExitCode(rawValue) }
 }
 
 /// An error that ends a command with a message on stderr and a specific exit code.

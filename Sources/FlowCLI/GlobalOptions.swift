@@ -1,19 +1,24 @@
-import ArgumentParser
 import FlowCore
 import Foundation
 
 /// Options every command takes: where workflows and state live.
-struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Folder of workflow files.", valueName: "dir"))
-    var workflows: String = "workflows"
+struct GlobalOptions {
+    static let options: [CommandSpec.Option] = [
+        .init(name: "workflows", value: "dir", help: "Folder of workflow files (default: workflows)."),
+        .init(name: "state", value: "path", help: "State database (default: .flow/state.db beside the workflows folder; env FLOW_STATE)."),
+        .init(name: "log-level", value: "level",
+              help: "Log level for flow's own messages on stderr: trace, debug, info, notice, warning, error (env FLOW_LOG_LEVEL)."),
+    ]
 
-    @Option(name: .long, help: ArgumentHelp("State database (default: .flow/state.db beside the workflows folder; env FLOW_STATE).",
-                                            valueName: "path"))
+    var workflows: String
     var state: String?
-
-    @Option(name: .long, help: ArgumentHelp("Log level for flow's own messages on stderr: trace, debug, info, notice, warning, error (env FLOW_LOG_LEVEL).",
-                                            valueName: "level"))
     var logLevel: String?
+
+    init(_ arguments: ParsedArguments) {
+        workflows = arguments.value("workflows") ?? "workflows"
+        state = arguments.value("state")
+        logLevel = arguments.value("log-level")
+    }
 
     /// The workflows folder as an absolute path.
     var workflowsDirectory: String {

@@ -1,21 +1,27 @@
-import ArgumentParser
 import FlowCore
 import FlowStore
 import Foundation
 
-struct HistoryCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "history", abstract: "List past runs of a workflow, newest first.")
+struct HistoryCommand: Subcommand {
+    static let spec = CommandSpec(
+        name: "history", abstract: "List past runs of a workflow, newest first.",
+        arguments: [.init(name: "workflow", help: "Workflow name or path.")],
+        options: [
+            .init(name: "limit", value: "N", help: "How many runs to show (default: 20)."),
+            .init(name: "json", help: "Print a JSON document."),
+        ] + GlobalOptions.options)
 
-    @OptionGroup var global: GlobalOptions
-
-    @Argument(help: "Workflow name or path.")
+    var global: GlobalOptions
     var workflow: String
+    var limit: Int
+    var json: Bool
 
-    @Option(name: .long, help: "How many runs to show.")
-    var limit: Int = 20
-
-    @Flag(name: .long, help: "Print a JSON document.")
-    var json = false
+    init(_ arguments: ParsedArguments) throws(CommandFailure) {
+        global = GlobalOptions(arguments)
+        workflow = arguments.required("workflow")
+        limit = try arguments.integer("limit") ?? 20
+        json = arguments.flag("json")
+    }
 
     struct Document: Encodable {
         var version = JSONDocument.version
@@ -65,13 +71,18 @@ struct HistoryCommand: AsyncParsableCommand {
     }
 }
 
-struct ListCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List workflows with their last run's status and time.")
+struct ListCommand: Subcommand {
+    static let spec = CommandSpec(
+        name: "list", abstract: "List workflows with their last run's status and time.",
+        options: [.init(name: "json", help: "Print a JSON document.")] + GlobalOptions.options)
 
-    @OptionGroup var global: GlobalOptions
+    var global: GlobalOptions
+    var json: Bool
 
-    @Flag(name: .long, help: "Print a JSON document.")
-    var json = false
+    init(_ arguments: ParsedArguments) {
+        global = GlobalOptions(arguments)
+        json = arguments.flag("json")
+    }
 
     struct Document: Encodable {
         var version = JSONDocument.version
@@ -130,16 +141,21 @@ struct ListCommand: AsyncParsableCommand {
     }
 }
 
-struct LogsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "logs", abstract: "Print the output of each attempt of a run, or of one task.")
+struct LogsCommand: Subcommand {
+    static let spec = CommandSpec(
+        name: "logs", abstract: "Print the output of each attempt of a run, or of one task.",
+        arguments: [.init(name: "run-id", help: "The run id."), .init(name: "task", help: "Only this task.", optional: true)],
+        options: GlobalOptions.options)
 
-    @OptionGroup var global: GlobalOptions
-
-    @Argument(help: "The run id.")
+    var global: GlobalOptions
     var runID: String
-
-    @Argument(help: "Only this task.")
     var task: String?
+
+    init(_ arguments: ParsedArguments) {
+        global = GlobalOptions(arguments)
+        runID = arguments.required("run-id")
+        task = arguments.argument("task")
+    }
 
     func run() async throws {
         try LogSetup.bootstrap(global.logLevel)

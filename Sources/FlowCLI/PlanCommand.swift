@@ -1,26 +1,30 @@
-import ArgumentParser
 import FlowCore
 import FlowPlan
 import Foundation
 
-struct PlanCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "plan",
-        abstract: "Show what 'flow run' would do — run or reuse each task, and why — without running anything.")
+struct PlanCommand: Subcommand {
+    static let spec = CommandSpec(
+        name: "plan", abstract: "Show what 'flow run' would do — run or reuse each task, and why — without running anything.",
+        arguments: [.init(name: "workflow", help: "Workflow name or path.")],
+        options: [
+            .init(name: "param", short: "p", value: "name=value", repeatable: true, help: "Set a parameter."),
+            .init(name: "fresh", help: "Plan a new run instead of resuming."),
+            .init(name: "json", help: "Print a JSON document."),
+        ] + GlobalOptions.options)
 
-    @OptionGroup var global: GlobalOptions
-
-    @Argument(help: "Workflow name or path.")
+    var global: GlobalOptions
     var workflow: String
+    var param: [String]
+    var fresh: Bool
+    var json: Bool
 
-    @Option(name: [.customShort("p"), .long], help: ArgumentHelp("Set a parameter (repeatable).", valueName: "name=value"))
-    var param: [String] = []
-
-    @Flag(name: .long, help: "Plan a new run instead of resuming.")
-    var fresh = false
-
-    @Flag(name: .long, help: "Print a JSON document.")
-    var json = false
+    init(_ arguments: ParsedArguments) {
+        global = GlobalOptions(arguments)
+        workflow = arguments.required("workflow")
+        param = arguments.values("param")
+        fresh = arguments.flag("fresh")
+        json = arguments.flag("json")
+    }
 
     struct Document: Encodable {
         var version = JSONDocument.version

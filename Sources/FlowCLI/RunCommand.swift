@@ -1,17 +1,23 @@
-import ArgumentParser
 import FlowCore
 import Foundation
 
 /// Options shared by `run` and `resume`.
-struct ExecutionOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Run at most N tasks at once (overrides max_parallel).", valueName: "N"))
+struct ExecutionOptions {
+    static let options: [CommandSpec.Option] = [
+        .init(name: "max-parallel", value: "N", help: "Run at most N tasks at once (overrides max_parallel)."),
+        .init(name: "keep-going", help: "After a failure, keep running every task that does not depend on it."),
+        .init(name: "grace", value: "duration", help: "Time between SIGTERM and SIGKILL when stopping a task (default: 5s)."),
+    ]
+
     var maxParallel: Int?
+    var keepGoing: Bool
+    var grace: String
 
-    @Flag(name: .long, help: "After a failure, keep running every task that does not depend on it.")
-    var keepGoing = false
-
-    @Option(name: .long, help: ArgumentHelp("Time between SIGTERM and SIGKILL when stopping a task.", valueName: "duration"))
-    var grace: String = "5s"
+    init(_ arguments: ParsedArguments) throws(CommandFailure) {
+        maxParallel = try arguments.integer("max-parallel")
+        keepGoing = arguments.flag("keep-going")
+        grace = arguments.value("grace") ?? "5s"
+    }
 
     func validated() throws(CommandFailure) -> (maxParallel: Int?, grace: Duration) {
         if let n = maxParallel, !(1...1024).contains(n) {
@@ -24,22 +30,28 @@ struct ExecutionOptions: ParsableArguments {
     }
 }
 
-struct RunCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "run",
-        abstract: "Run a workflow, resuming its last run if that one failed or was interrupted.")
+struct RunCommand: Subcommand {
+    static let spec = CommandSpec(
+        name: "run", abstract: "Run a workflow, resuming its last run if that one failed or was interrupted.",
+        arguments: [.init(name: "workflow", help: "Workflow name (file stem in the workflows folder) or path to a workflow file.")],
+        options: [
+            .init(name: "param", short: "p", value: "name=value", repeatable: true, help: "Set a parameter."),
+            .init(name: "fresh", help: "Start a new run even if the last one failed or was interrupted."),
+        ] + ExecutionOptions.options + GlobalOptions.options)
 
-    @OptionGroup var global: GlobalOptions
-    @OptionGroup var execution: ExecutionOptions
-
-    @Argument(help: "Workflow name (file stem in the workflows folder) or path to a workflow file.")
+    var global: GlobalOptions
+    var execution: ExecutionOptions
     var workflow: String
+    var param: [String]
+    var fresh: Bool
 
-    @Option(name: [.customShort("p"), .long], help: ArgumentHelp("Set a parameter (repeatable).", valueName: "name=value"))
-    var param: [String] = []
-
-    @Flag(name: .long, help: "Start a new run even if the last one failed or was interrupted.")
-    var fresh = false
+    init(_ arguments: ParsedArguments) throws(CommandFailure) {
+        global = GlobalOptions(arguments)
+        execution = try ExecutionOptions(arguments)
+        workflow = arguments.required("workflow")
+        param = arguments.values("param")
+        fresh = arguments.flag("fresh")
+    }
 
     func run() async throws {
         try LogSetup.bootstrap(global.logLevel)
@@ -47,23 +59,28 @@ struct RunCommand: AsyncParsableCommand {
         let coordinator = RunCoordinator(project: Project(options: global), maxParallel: maxParallel, keepGoing: execution.keepGoing,
                                          fresh: fresh, resumeID: nil, gracePeriod: grace)
         let exit = try await coordinator.run(workflowName: workflow, parameterValues: param)
-        if exit != .success { throw exit.code }
+        if exit != .success { throw exit }
     }
 }
 
-struct ResumeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "resume",
-        abstract: "Resume a failed or interrupted run by its id.")
+struct ResumeCommand: Subcommand {
+    static let spec = CommandSpec(
+        name: "resume", abstract: "Resume a failed or interrupted run by its id.",
+        arguments: [.init(name: "run-id", help: "The run id (see 'flow history').")],
+        options: [.init(name: "param", short: "p", value: "name=value", repeatable: true, help: "Change a parameter for the resumed run.")]
+            + ExecutionOptions.options + GlobalOptions.options)
 
-    @OptionGroup var global: GlobalOptions
-    @OptionGroup var execution: ExecutionOptions
-
-    @Argument(help: "The run id (see 'flow history').")
+    var global: GlobalOptions
+    var execution: ExecutionOptions
     var runID: String
+    var param: [String]
 
-    @Option(name: [.customShort("p"), .long], help: ArgumentHelp("Change a parameter for the resumed run (repeatable).", valueName: "name=value"))
-    var param: [String] = []
+    init(_ arguments: ParsedArguments) throws(CommandFailure) {
+        global = GlobalOptions(arguments)
+        execution = try ExecutionOptions(arguments)
+        runID = arguments.required("run-id")
+        param = arguments.values("param")
+    }
 
     func run() async throws {
         try LogSetup.bootstrap(global.logLevel)
@@ -77,7 +94,7 @@ struct ResumeCommand: AsyncParsableCommand {
         let coordinator = RunCoordinator(project: project, maxParallel: maxParallel, keepGoing: execution.keepGoing,
                                          fresh: false, resumeID: id, gracePeriod: grace)
         let exit = try await coordinator.run(workflowName: path, parameterValues: param)
-        if exit != .success { throw exit.code }
+        if exit != .success { throw exit }
     }
 }
 

@@ -1,23 +1,27 @@
-import ArgumentParser
 import FlowCore
 import FlowStore
 import Foundation
 
-struct StatusCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "status",
-        abstract: "Show the last run of a workflow (or --run ID): each task's status, attempts, duration and outputs.")
+struct StatusCommand: Subcommand {
+    static let spec = CommandSpec(
+        name: "status", abstract: "Show the last run of a workflow (or --run ID): each task's status, attempts, duration and outputs.",
+        arguments: [.init(name: "workflow", help: "Workflow name or path.", optional: true)],
+        options: [
+            .init(name: "run", value: "id", help: "Show this run instead of the workflow's last one."),
+            .init(name: "json", help: "Print a JSON document."),
+        ] + GlobalOptions.options)
 
-    @OptionGroup var global: GlobalOptions
-
-    @Argument(help: "Workflow name or path.")
+    var global: GlobalOptions
     var workflow: String?
-
-    @Option(name: .long, help: ArgumentHelp("Show this run instead of the workflow's last one.", valueName: "id"))
     var run: String?
+    var json: Bool
 
-    @Flag(name: .long, help: "Print a JSON document.")
-    var json = false
+    init(_ arguments: ParsedArguments) {
+        global = GlobalOptions(arguments)
+        workflow = arguments.argument("workflow")
+        run = arguments.value("run")
+        json = arguments.flag("json")
+    }
 
     struct Document: Encodable {
         var version = JSONDocument.version

@@ -1,16 +1,19 @@
-import ArgumentParser
 import FlowCore
 import Foundation
 
-struct ValidateCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "validate",
-        abstract: "Check workflow files like a compiler; with no names, every file in the workflows folder.")
+struct ValidateCommand: Subcommand {
+    static let spec = CommandSpec(
+        name: "validate", abstract: "Check workflow files like a compiler; with no names, every file in the workflows folder.",
+        arguments: [.init(name: "workflow", help: "Workflow names or paths (default: all).", variadic: true)],
+        options: GlobalOptions.options)
 
-    @OptionGroup var global: GlobalOptions
+    var global: GlobalOptions
+    var workflows: [String]
 
-    @Argument(help: "Workflow names or paths (default: all).")
-    var workflows: [String] = []
+    init(_ arguments: ParsedArguments) {
+        global = GlobalOptions(arguments)
+        workflows = arguments.arguments("workflow")
+    }
 
     func run() async throws {
         try LogSetup.bootstrap(global.logLevel)
@@ -41,25 +44,34 @@ struct ValidateCommand: AsyncParsableCommand {
                 Console.err(error.message)
             }
         }
-        if failures > 0 { throw FlowExit.invalidWorkflow.code }
+        if failures > 0 { throw FlowExit.invalidWorkflow }
     }
 }
 
-struct GraphCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "graph", abstract: "Print a workflow's dependency graph as Mermaid or Graphviz dot.")
+struct GraphCommand: Subcommand {
+    static let spec = CommandSpec(
+        name: "graph", abstract: "Print a workflow's dependency graph as Mermaid or Graphviz dot.",
+        arguments: [.init(name: "workflow", help: "Workflow name or path.")],
+        options: [.init(name: "format", value: "format", help: "mermaid (default) or dot.")] + GlobalOptions.options)
 
-    enum Format: String, ExpressibleByArgument, CaseIterable {
+    enum Format: String, CaseIterable {
         case mermaid
         case dot
     }
 
-    @OptionGroup var global: GlobalOptions
-
-    @Argument(help: "Workflow name or path.")
+    var global: GlobalOptions
     var workflow: String
+    var format: Format
 
-    @Option(name: .long, help: "mermaid or dot.")
-    var format: Format = .mermaid
+    init(_ arguments: ParsedArguments) throws(CommandFailure) {
+        global = GlobalOptions(arguments)
+        workflow = arguments.required("workflow")
+        let text = arguments.value("format") ?? Format.mermaid.rawValue
+        guard let format = Format(rawValue: text) else {
+            throw ParsedArguments.usage(Self.spec, "--format takes mermaid or dot, not '\(text.prefix(20))'")
+        }
+        self.format = format
+    }
 
     func run() async throws {
         try LogSetup.bootstrap(global.logLevel)

@@ -51,17 +51,23 @@ package struct SHA256: Sendable {
     package mutating func finalize() -> String {
         let bitLength = length &* 8
         // 0x80, zeros up to 56 bytes into a block, then the message length in bits: one update.
-        var padding: [UInt8] = [0x80]
-        padding += repeatElement(0, count: (64 + 55 - buffer.count) % 64)
-        for shift in stride(from: 56, through: 0, by: -8) { padding.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
+        let zeros = (64 + 55 - buffer.count) % 64
+        var padding = [UInt8](repeating: 0, count: 1 + zeros + 8)
+        padding[0] = 0x80
+        for i in 0..<8 { padding[1 + zeros + i] = UInt8(truncatingIfNeeded: bitLength >> UInt64(56 - 8 * i)) }
         update(padding)
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for word in state {
-            for shift in stride(from: 28, through: 0, by: -4) { out.append(digits[Int((word >> UInt32(shift)) & 0xf)]) }
+        let state = self.state
+        return String(unsafeUninitializedCapacity: 64) { out in
+            var i = 0
+            for word in state {
+                for shift in stride(from: 28, through: 0, by: -4) {
+                    let digit = UInt8(truncatingIfNeeded: (word >> UInt32(shift)) & 0xf)
+                    out[i] = digit < 10 ? 48 + digit : 87 + digit
+                    i += 1
+                }
+            }
+            return 64
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     package static func hex(_ string: String) -> String {

@@ -168,7 +168,8 @@ final class RunScheduler: Sendable {
             let number = plan.previousAttempts[index] + 1
             // Rendered once: the fingerprint and the action's environment and inputs are the same values.
             let rendered = RenderedTask(task, workflowEnv: workflow.env, scope: s.scope)
-            let fingerprint = Fingerprint.of(task, rendered, actionVersion: action.version)
+            // A resumed run's plan computed it already for a task no rerun upstream feeds: the same values.
+            let fingerprint = plan.decisions[index].fingerprint ?? Fingerprint.of(task, rendered, actionVersion: action.version)
             let logPath = engine.logPath(run: runID, task: task.id, attempt: number)
             s.pending.append(.attemptStarted(run: runID, task: task.id, attempt: number, fingerprint: fingerprint,
                                              logPath: logPath, at: Date()))

@@ -73,7 +73,8 @@ package struct ResumePlanner: Sendable {
         for index in order {
             let task = workflow.tasks[index]
             let rerunningUpstream = graph.dependencies[index].first { decisions[$0].kind == .run }
-            let fingerprint = rerunningUpstream == nil
+            // A new run compares nothing, and its id (which a task may read) is not known yet: no fingerprint.
+            let fingerprint = isResume && rerunningUpstream == nil
                 ? Fingerprint.of(task, workflowEnv: workflow.env, actionVersion: actionVersions[task.uses] ?? "?", scope: scope)
                 : nil
             let decision: Decision

@@ -66,6 +66,27 @@ struct ResumePlannerTests {
         let wf = try workflow(chain)
         let plan = ResumePlanner(actionVersions: versions).plan(wf, prior: [:], scope: EvaluationScope(params: ["p": "one"]))
         #expect(plan.decisions.allSatisfy { $0.kind == .run && $0.reason == "new run" })
+        // The run's id, which a task may read, is not known yet: the engine fingerprints each task as it starts.
+        #expect(plan.decisions.allSatisfy { $0.fingerprint == nil })
+    }
+
+    @Test("a resume's fingerprints are those of the run's scope, for every task no rerun upstream feeds")
+    func resumeFingerprints() throws {
+        let wf = try workflow(chain)
+        let scope = EvaluationScope(params: ["p": "one"], runID: 7, runStartedAt: "2026-01-02T03:04:05Z")
+        var prior = succeeded(wf, scope: scope, outputs: [TaskID("a"): ["x": "go"]])
+        prior[TaskID("b")]?.status = .failed
+        let plan = ResumePlanner(actionVersions: versions).plan(wf, prior: prior, scope: scope)
+        var reusedScope = scope
+        reusedScope.outputs = [TaskID("a"): ["x": "go"]]
+        for (index, task) in wf.tasks.enumerated() {
+            let decision = plan.decisions[index]
+            if task.id.rawValue == "c" {
+                #expect(decision.fingerprint == nil, "c runs again after b: its inputs are not known yet")
+            } else {
+                #expect(decision.fingerprint == Fingerprint.of(task, workflowEnv: wf.env, actionVersion: "1", scope: reusedScope), "\(task.id)")
+            }
+        }
     }
 
     @Test("succeeded tasks with unchanged fingerprints are reused; always_run runs again")
