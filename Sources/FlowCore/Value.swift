@@ -28,7 +28,7 @@ package enum Value: Sendable, Hashable, CustomStringConvertible {
         case .bool(let b): return b
         case .number(let n): return n != 0 && !n.isNaN
         case .string(let s):
-            let t = s.trimmingCharacters(in: .whitespaces).lowercased()
+            let t = s.trimmingBlanks.lowercased()
             return !(t.isEmpty || t == "false" || t == "0")
         }
     }
@@ -38,7 +38,7 @@ package enum Value: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .number(let n): return n
         case .bool(let b): return b ? 1 : 0
-        case .string(let s): return Double(s.trimmingCharacters(in: .whitespaces))
+        case .string(let s): return Double(s.trimmingBlanks)
         case .null: return nil
         }
     }

@@ -270,7 +270,7 @@ package enum TemplateParser {
                     throw Failure(message: "unterminated '${{': no matching '}}'", offset: open)
                 }
                 let inner = String(chars[(open + 3)..<end])
-                guard !inner.trimmingCharacters(in: .whitespaces).isEmpty else {
+                guard !inner.trimmingBlanks.isEmpty else {
                     throw Failure(message: "empty expression '${{ }}'", offset: open)
                 }
                 do {

@@ -1,4 +1,5 @@
 import FlowCore
+import Foundation
 import Testing
 
 @Suite("durations")
@@ -9,6 +10,23 @@ struct DurationTests {
     ])
     func parses(_ text: String, _ millis: Int64) {
         #expect(DurationFormat.parse(text) == .milliseconds(millis))
+        #expect(DurationFormat.parse(" \t\(text)\u{00A0} ") == .milliseconds(millis), "surrounding blanks are ignored")
+    }
+
+    @Test("trimming blanks gives what Foundation's trimming of .whitespaces gives")
+    func trimmingBlanks() {
+        let pieces = ["", " ", "\t", "\u{00A0}", "\u{2003}", "\n", "\r\n", "a", "é", "5s", "a b", "\u{1F600}", "e\u{301}"]
+        var checked = 0
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let text = a + b + c
+                    #expect(text.trimmingBlanks == text.trimmingCharacters(in: .whitespaces), "\(text.unicodeScalars.map { $0.value })")
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked == 2197)
     }
 
     @Test("rejects", arguments: ["", "5", "s", "5x", "30 minutes", "-1s", "1e9999s", "400d"])
