@@ -13,10 +13,13 @@ package struct TaskGraph: Sendable {
     package init(_ workflow: Workflow) {
         var dependencies = [[Int]](repeating: [], count: workflow.tasks.count)
         var dependents = [[Int]](repeating: [], count: workflow.tasks.count)
+        // lastNeededBy[j] == i: task i already listed j. One array for all tasks instead of a set per task.
+        var lastNeededBy = [Int](repeating: -1, count: workflow.tasks.count)
         for (i, task) in workflow.tasks.enumerated() {
-            var seen = Set<Int>()
-            for need in task.needs {
-                guard let j = workflow.index(of: need), j != i, seen.insert(j).inserted else { continue }
+            dependencies[i].reserveCapacity(task.needs.count)
+            for case let j? in workflow.needIndices[i] {
+                guard j != i, lastNeededBy[j] != i else { continue }
+                lastNeededBy[j] = i
                 dependencies[i].append(j)
                 dependents[j].append(i)
             }

@@ -9,8 +9,11 @@ package struct Workflow: Sendable {
     package var env: [(name: String, value: Template)]
     package var maxParallel: Int
     /// Tasks in file order; `index(of:)` finds one by id.
-    package var tasks: [TaskSpec]
+    package private(set) var tasks: [TaskSpec]
     private var positions: [TaskID: Int]
+    /// For each task, the index of each task it needs, in `needs` order; nil for a name no task has. Looked up
+    /// once here: the validator and the planner both walk every edge, and a lookup hashes the name.
+    package private(set) var needIndices: [[Int?]]
 
     package init(name: String, description: String? = nil, path: String,
                  params: [(name: String, value: String)] = [], env: [(name: String, value: Template)] = [],
@@ -25,6 +28,7 @@ package struct Workflow: Sendable {
         var positions: [TaskID: Int] = [:]
         for (i, task) in tasks.enumerated() { positions[task.id] = i }
         self.positions = positions
+        needIndices = tasks.map { task in task.needs.map { positions[$0] } }
     }
 
     package func index(of id: TaskID) -> Int? { positions[id] }

@@ -85,13 +85,17 @@ extension WorkflowBuilder {
         }
         var out: [TaskID] = []
         var locations: [(TaskID, SourceLocation)] = []
+        // A long list is checked for repeats through a set: comparing each entry with all before it was
+        // quadratic (a task needing the 50 tasks of a layer made 1,225 comparisons).
+        let useSet = items.count > 8
+        var seen = Set<TaskID>(minimumCapacity: useSet ? items.count : 0)
         for item in items {
             guard case .scalar(let name, .string, _, let location) = item else {
                 error(item.location, "an entry of 'needs' must be a task id, not \(item.typeName)")
                 continue
             }
             let need = TaskID(name)
-            if out.contains(need) {
+            if useSet ? !seen.insert(need).inserted : out.contains(need) {
                 error(location, "task '\(id)' lists '\(name)' in 'needs' twice")
                 continue
             }

@@ -33,12 +33,13 @@ struct WorkflowValidator {
 
     private mutating func checkNeeds() {
         let ids = workflow.tasks.map(\.id.rawValue)
-        for task in workflow.tasks {
-            for need in task.needs {
-                let location = needLocation(task.id, need) ?? task.location
+        for (index, task) in workflow.tasks.enumerated() {
+            for (need, needIndex) in zip(task.needs, workflow.needIndices[index]) {
+                // Looked up only for an error: a linear search per need made a long `needs:` list quadratic.
+                var location: SourceLocation { needLocation(task.id, need) ?? task.location }
                 if need == task.id {
                     diagnostics.append(.error(at: location, "task '\(task.id)' needs itself"))
-                } else if workflow.index(of: need) == nil {
+                } else if needIndex == nil {
                     var notes: [String] = []
                     if let s = Suggestion.closest(to: need.rawValue, in: ids.filter { $0 != task.id.rawValue }) {
                         notes.append("did you mean '\(s)'?")

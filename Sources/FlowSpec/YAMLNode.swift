@@ -11,6 +11,16 @@ indirect enum YAMLNode {
 
         /// Types a plain scalar by the YAML 1.2 core schema: `yes`/`no`/`on`/`off` stay strings.
         static func classify(_ text: String) -> ScalarKind {
+            // Most scalars (task ids, commands, names) cannot be anything but a string from their first byte:
+            // decided there, without the comparisons and copies below.
+            guard let first = text.utf8.first else { return .null }
+            switch first {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "~"),
+                 UInt8(ascii: "n"), UInt8(ascii: "N"), UInt8(ascii: "t"), UInt8(ascii: "T"), UInt8(ascii: "f"), UInt8(ascii: "F"):
+                break
+            default:
+                return .string
+            }
             switch text {
             case "", "~", "null", "Null", "NULL": return .null
             case "true", "True", "TRUE", "false", "False", "FALSE": return .bool

@@ -146,6 +146,23 @@ struct WorkflowLoaderTests {
         #expect(d == d.sorted())
     }
 
+    @Test("a long 'needs' list: every name resolves, a repeat and an unknown name are reported where they are written")
+    func longNeeds() throws {
+        let layer = (0..<30).map { "p\($0)" }
+        var text = "tasks:\n" + layer.map { "  \($0):\n    run: echo \($0)\n" }.joined()
+        text += "  all:\n    needs: [\(layer.joined(separator: ", "))]\n    run: echo all\n"
+        let wf = try load(text)
+        let all = try #require(wf.index(of: TaskID("all")))
+        #expect(TaskGraph(wf).dependencies[all] == Array(0..<30))
+        #expect(wf.needIndices[all] == (0..<30).map { Optional($0) })
+
+        let broken = text.replacingOccurrences(of: "needs: [p0, p1,", with: "needs: [p0, p1, p0, px,")
+        let d = diagnostics(broken)
+        #expect(d.map(\.message).sorted() == ["task 'all' lists 'p0' in 'needs' twice", "task 'all' needs unknown task 'px'"])
+        #expect(d.allSatisfy { $0.location.line == 63 }, "\(d.map(\.location))")
+        #expect(d.map(\.location.column).sorted() == [21, 25], "each at its own entry")
+    }
+
     @Test("an alias bomb is refused quickly without expanding it")
     func aliasBomb() {
         let lines = ["a: &a [x,x,x,x,x,x,x,x,x,x]"] + (1...9).map { i in
