@@ -63,9 +63,16 @@ package final class StateStore: Sendable {
                                                     withIntermediateDirectories: true)
             var configuration = Configuration()
             configuration.busyMode = .timeout(10)
-            configuration.journalMode = .wal
             configuration.label = "flow.state"
             configuration.prepareDatabase { db in
+                // WAL set here rather than through GRDB's `journalMode = .wal`, which also makes sure a
+                // non-empty WAL file exists for DatabasePool readers: after every clean close (which removes
+                // the WAL) that was a throwaway CREATE/DROP transaction whose first write to a new WAL synced
+                // the file and its folder, and a file-size query through Foundation that read /etc/passwd
+                // and /etc/group — about a third of `flow run`'s start-up. One connection needs none of it.
+                guard try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") == "wal" else {
+                    throw DatabaseError(message: "could not turn on WAL mode")
+                }
                 // NORMAL in WAL mode: a commit survives a crash of flow; only an OS crash or power loss
                 // may lose the last transactions, never corrupt the file.
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")

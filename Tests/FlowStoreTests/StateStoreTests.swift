@@ -2,6 +2,7 @@ import FlowCore
 import FlowStore
 import FlowTestSupport
 import Foundation
+import GRDB
 import Testing
 
 @Suite("state store")
@@ -19,6 +20,22 @@ struct StateStoreTests {
         let id = try store.createRun(workflow: "w", workflowPath: "/w.yaml", params: ["a": "1"], overrides: [:], startedAt: "t", pid: 1)
         let again = try StateStore(path: path)
         #expect(try again.run(id)?.params == ["a": "1"])
+        // WAL is the file's own mode, seen by any other connection (the store sets it itself, not through GRDB).
+        let other = try DatabaseQueue(path: path)
+        #expect(try other.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal")
+        try other.close()
+    }
+
+    @Test("a database left in rollback-journal mode is switched to WAL when the store opens it")
+    func switchesToWAL() throws {
+        try FileManager.default.createDirectory(atPath: dir.path + "/state", withIntermediateDirectories: true)
+        let plain = try DatabaseQueue(path: path)
+        #expect(try plain.writeWithoutTransaction { try String.fetchOne($0, sql: "PRAGMA journal_mode = DELETE") } == "delete")
+        try plain.close()
+        _ = try StateStore(path: path)
+        let other = try DatabaseQueue(path: path)
+        #expect(try other.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal")
+        try other.close()
     }
 
     @Test("records an attempt's life: start, pid, finish with outputs, all readable back")
