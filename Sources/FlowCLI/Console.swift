@@ -28,14 +28,7 @@ final class Console: Sendable {
     }
 
     func paint(_ status: TaskStatus) -> String {
-        let word = status.rawValue.replacingOccurrences(of: "_", with: " ")
-        switch status {
-        case .succeeded, .reused: return paint(word, "32")
-        case .failed, .timedOut: return paint(word, "31;1")
-        case .skipped, .pending: return paint(word, "2")
-        case .interrupted: return paint(word, "33")
-        case .running: return paint(word, "36")
-        }
+        paint(status.rawValue.replacingOccurrences(of: "_", with: " "), Console.code(status))
     }
 
     func paint(_ status: RunStatus) -> String {
@@ -51,38 +44,125 @@ final class Console: Sendable {
         state.withLock { $0 = (0, total, min(max(width, 8), 32)) }
     }
 
-    /// Renders one engine event as a progress line.
+    /// Renders one engine event as a progress line, built as bytes and written with one write(2): a line per
+    /// task start and end, so string interpolation and padding here were a twentieth of flow's work per task.
     func handle(_ event: EngineEvent) {
-        let line: String = state.withLock { s in
-            func pad(_ id: TaskID) -> String {
-                let length = id.rawValue.count
-                return length >= s.width ? id.rawValue : id.rawValue + String(repeating: " ", count: s.width - length)
+        var line = ProgressLine(color: useColor)
+        state.withLock { s in
+            switch event {
+            case .taskFinished, .taskReused, .taskSkipped: s.done += 1
+            case .taskStarted, .taskRetrying, .taskNotStarted: break
             }
-            func counter() -> String {
-                let digits = String(s.total).count
-                let done = String(s.done)
-                return "[" + String(repeating: " ", count: max(0, digits - done.count)) + done + "/\(s.total)]"
-            }
+            line.counter(done: s.done, total: s.total)
             switch event {
             case .taskStarted(let id, let attempt):
-                return "\(counter()) \(paint("start", "36"))    \(pad(id))" + (attempt > 1 ? "  attempt \(attempt)" : "")
+                line.word("start", "36")
+                line.id(id, width: s.width)
+                if attempt > 1 { line.text("  attempt \(attempt)") }
             case .taskRetrying(let id, let attempt, let delay, let error):
-                return "\(counter()) \(paint("retry", "33"))    \(pad(id))  attempt \(attempt) failed: \(error); retrying in \(DurationFormat.format(delay))"
+                line.word("retry", "33")
+                line.id(id, width: s.width)
+                line.text("  attempt \(attempt) failed: \(error); retrying in \(DurationFormat.format(delay))")
             case .taskFinished(let id, let status, _, let duration, let error):
-                s.done += 1
-                let word = status == .succeeded ? paint("ok", "32") + "       " : paint(status) + String(repeating: " ", count: max(1, 9 - status.rawValue.count))
-                return "\(counter()) \(word)\(pad(id))  \(DurationFormat.format(duration))" + (error.map { "  \($0)" } ?? "")
+                if status == .succeeded {
+                    line.word("ok", "32")
+                } else {
+                    line.word(status.rawValue.replacingOccurrences(of: "_", with: " "), Console.code(status))
+                }
+                line.id(id, width: s.width)
+                line.text("  " + DurationFormat.format(duration))
+                if let error { line.text("  " + error) }
             case .taskReused(let id):
-                s.done += 1
-                return "\(counter()) \(paint("reused", "32"))   \(pad(id))  succeeded earlier in this run"
+                line.word("reused", "32")
+                line.id(id, width: s.width)
+                line.text("  succeeded earlier in this run")
             case .taskSkipped(let id, let reason):
-                s.done += 1
-                return "\(counter()) \(paint("skipped", "2"))  \(pad(id))  \(reason)"
+                line.word("skipped", "2")
+                line.id(id, width: s.width)
+                line.text("  " + reason)
             case .taskNotStarted(let id, let reason):
-                return "\(counter()) \(paint("pending", "2"))  \(pad(id))  \(reason)"
+                line.word("pending", "2")
+                line.id(id, width: s.width)
+                line.text("  " + reason)
             }
         }
-        Console.out(line)
+        line.write(to: STDOUT_FILENO)
+    }
+
+    static func code(_ status: TaskStatus) -> String {
+        switch status {
+        case .succeeded, .reused: return "32"
+        case .failed, .timedOut: return "31;1"
+        case .skipped, .pending: return "2"
+        case .interrupted: return "33"
+        case .running: return "36"
+        }
+    }
+}
+
+/// One progress line as bytes: "[ 3/10] word     task-id   detail".
+struct ProgressLine {
+    private var bytes: [UInt8] = []
+    private let color: Bool
+
+    init(color: Bool) {
+        self.color = color
+        bytes.reserveCapacity(96)
+    }
+
+    /// "[ done/total]" with `done` padded to the width of `total`, and a space.
+    mutating func counter(done: Int, total: Int) {
+        bytes.append(UInt8(ascii: "["))
+        let digits = ProgressLine.digitCount(total)
+        for _ in ProgressLine.digitCount(done)..<max(digits, ProgressLine.digitCount(done)) { bytes.append(UInt8(ascii: " ")) }
+        number(done)
+        bytes.append(UInt8(ascii: "/"))
+        number(total)
+        bytes.append(contentsOf: "] ".utf8)
+    }
+
+    /// A status word, coloured on a terminal, padded to nine columns (at least one space).
+    mutating func word(_ word: String, _ code: String) {
+        if color { bytes.append(contentsOf: "\u{1B}[\(code)m".utf8) }
+        bytes.append(contentsOf: word.utf8)
+        if color { bytes.append(contentsOf: "\u{1B}[0m".utf8) }
+        let used = word.count
+        for _ in 0..<max(1, 9 - used) { bytes.append(UInt8(ascii: " ")) }
+    }
+
+    mutating func id(_ id: TaskID, width: Int) {
+        bytes.append(contentsOf: id.rawValue.utf8)
+        let length = id.rawValue.count
+        if length < width { for _ in length..<width { bytes.append(UInt8(ascii: " ")) } }
+    }
+
+    mutating func text(_ text: String) {
+        bytes.append(contentsOf: text.utf8)
+    }
+
+    private mutating func number(_ n: Int) {
+        bytes.append(contentsOf: String(n).utf8)
+    }
+
+    private static func digitCount(_ n: Int) -> Int {
+        var count = 1, n = n
+        while n >= 10 { n /= 10; count += 1 }
+        return count
+    }
+
+    var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    func write(to fd: Int32) {
+        var line = bytes
+        line.append(UInt8(ascii: "\n"))
+        line.withUnsafeBufferPointer { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = Glibc.write(fd, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
+                if n < 0 { if errno == EINTR { continue } else { return } }
+                offset += n
+            }
+        }
     }
 }
 

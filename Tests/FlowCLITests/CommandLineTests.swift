@@ -1,4 +1,5 @@
 @testable import FlowCLI
+import FlowCore
 import Foundation
 import FlowTestSupport
 import Testing
@@ -74,6 +75,28 @@ struct CommandLineTests {
             #expect(Set(shorts).count == shorts.count, "\(spec.name): duplicate short option")
             #expect(spec.allOptions.allSatisfy { !$0.help.isEmpty } && spec.arguments.allSatisfy { !$0.help.isEmpty })
         }
+    }
+}
+
+@Suite("progress lines")
+struct ProgressLineTests {
+    @Test("counter padded to the total's width, status word to nine columns, id to the run's widest id")
+    func layout() {
+        var line = ProgressLine(color: false)
+        line.counter(done: 3, total: 120)
+        line.word("ok", "32")
+        line.id(TaskID("build"), width: 8)
+        line.text("  2ms")
+        #expect(line.text == "[  3/120] ok       build     2ms")
+        var long = ProgressLine(color: false)
+        long.counter(done: 10, total: 10)
+        long.word("interrupted", "33")
+        long.id(TaskID("a-very-long-id"), width: 8)
+        #expect(long.text == "[10/10] interrupted a-very-long-id", "a long word or id still leaves one space")
+        var painted = ProgressLine(color: true)
+        painted.counter(done: 0, total: 1)
+        painted.word("start", "36")
+        #expect(painted.text == "[0/1] \u{1B}[36mstart\u{1B}[0m    ", "colour codes do not count towards the padding")
     }
 }
 
