@@ -61,7 +61,11 @@ package enum FlowCommand {
 
     private static func command(named name: String) throws -> any Subcommand.Type {
         for type in subcommands where type.spec.name == name { return type }
-        var message = name.hasPrefix("-") ? "flow: unknown option '\(name.prefix(64))'" : "flow: unknown command '\(name.prefix(64))'"
+        if name.hasPrefix("-") {
+            // Every option belongs to a command: `flow run NAME --state x`, not `flow --state x run NAME`.
+            throw CommandFailure(.usage, "flow: '\(name.prefix(64))' before the command: options go after it, as in 'flow run NAME \(name.prefix(64))'\nsee 'flow --help'")
+        }
+        var message = "flow: unknown command '\(name.prefix(64))'"
         if let close = Suggestion.closest(to: name, in: subcommands.map { $0.spec.name }) { message += " (did you mean '\(close)'?)" }
         throw CommandFailure(.usage, message + "\nsee 'flow --help'")
     }

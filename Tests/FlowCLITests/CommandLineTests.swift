@@ -119,6 +119,9 @@ extension EndToEnd {
             let typo = try await p.flow("stauts", "x")
             #expect(typo.status == 2)
             #expect(typo.stderr == "flow: unknown command 'stauts' (did you mean 'status'?)\nsee 'flow --help'\n")
+            let early = try await p.flow("--state", "x.db", "run", "hello")
+            #expect(early.status == 2)
+            #expect(early.stderr.hasPrefix("flow: '--state' before the command: options go after it, as in 'flow run NAME --state'"))
             let none = try await p.flow(arguments: [])
             #expect(none.status == 2 && none.stderr.hasPrefix("flow: missing command\n"))
         }
