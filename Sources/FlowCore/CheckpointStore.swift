@@ -24,9 +24,10 @@ package enum Transition: Sendable {
     /// The `running` attempt row (and the task's state), written before the action starts.
     case attemptStarted(run: RunID, task: TaskID, attempt: Int, fingerprint: String, logPath: String, at: Date)
     /// The end of an attempt with the task's outputs and state. `logKept` false: the attempt wrote no
-    /// output and left no log file.
+    /// output and left no log file. `firstInRun`: the run's first attempt of the task, so no earlier attempt
+    /// can have left outputs to replace.
     case attemptFinished(attempt: AttemptID, run: RunID, task: TaskID, outcome: AttemptOutcome,
-                         outputs: [String: String], isFinal: Bool, logKept: Bool = true, at: Date)
+                         outputs: [String: String], isFinal: Bool, logKept: Bool = true, at: Date, firstInRun: Bool = false)
     /// A task that ends without an attempt: skipped, or left pending.
     case taskSettled(run: RunID, task: TaskID, status: TaskStatus, reason: String?, at: Date)
 }

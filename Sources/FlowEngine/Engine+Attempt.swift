@@ -113,7 +113,8 @@ extension Engine {
         if let message = outcome.error { log?.write("flow: attempt \(started.number) of '\(task.id)': \(message)") }
         let logKept = log.map(logs.finish) ?? false
         let finish = Transition.attemptFinished(attempt: started.id, run: runID, task: task.id, outcome: outcome,
-                                                outputs: outputs, isFinal: !willRetry, logKept: logKept, at: Date())
+                                                outputs: outputs, isFinal: !willRetry, logKept: logKept, at: Date(),
+                                                firstInRun: started.number == 1)
         return AttemptEnd(task: task.id, index: setup.index, number: started.number, outcome: outcome, outputs: outputs,
                           elapsed: elapsed, finish: finish, willRetry: willRetry)
     }

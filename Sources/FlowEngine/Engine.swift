@@ -82,7 +82,7 @@ package struct Engine: Sendable {
         let parts = transitions.map { transition -> String in
             switch transition {
             case .attemptStarted(_, let task, _, _, _, _): return "the start of '\(task)'"
-            case .attemptFinished(_, _, let task, _, _, _, _, _): return "the end of '\(task)'"
+            case .attemptFinished(_, _, let task, _, _, _, _, _, _): return "the end of '\(task)'"
             case .taskSettled(_, let task, let status, _, _): return "'\(task)' as \(status.rawValue)"
             }
         }

@@ -12,9 +12,9 @@ extension StateStore: CheckpointStore {
                 case let .attemptStarted(run, task, attempt, fingerprint, logPath, date):
                     ids.append(try Self.insertAttempt(db, run: run, task: task, attempt: attempt, fingerprint: fingerprint,
                                                       logPath: logPath, at: date))
-                case let .attemptFinished(attempt, run, task, outcome, outputs, isFinal, logKept, date):
+                case let .attemptFinished(attempt, run, task, outcome, outputs, isFinal, logKept, date, firstInRun):
                     try Self.finishAttempt(db, attempt: attempt, run: run, task: task, outcome: outcome, outputs: outputs,
-                                           isFinal: isFinal, logKept: logKept, at: date)
+                                           isFinal: isFinal, logKept: logKept, at: date, firstInRun: firstInRun)
                 case let .taskSettled(run, task, status, reason, date):
                     try Self.settleTask(db, run: run, task: task, status: status, reason: reason, at: date)
                 }
@@ -107,7 +107,8 @@ extension StateStore: CheckpointStore {
     }
 
     private static func finishAttempt(_ db: Database, attempt: AttemptID, run: RunID, task: TaskID, outcome: AttemptOutcome,
-                                      outputs: [String: String], isFinal: Bool, logKept: Bool, at date: Date) throws {
+                                      outputs: [String: String], isFinal: Bool, logKept: Bool, at date: Date,
+                                      firstInRun: Bool) throws {
         let now = date.timeIntervalSince1970
         // An attempt that wrote nothing keeps no log file: its path goes (CASE without ELSE is NULL).
         var update = try FastStatement(db, """
@@ -122,8 +123,9 @@ extension StateStore: CheckpointStore {
         update.bind(6, logKept)
         update.bind(7, attempt)
         try update.run()
-        // Outputs are replaced whole, so a re-run never leaves a stale key behind.
-        try deleteOutputs(db, run: run, task: task)
+        // Outputs are replaced whole, so a re-run never leaves a stale key behind. (A run's first attempt of a
+        // task has nothing to replace: only this task's earlier attempts in this run write its rows.)
+        if !firstInRun { try deleteOutputs(db, run: run, task: task) }
         if outcome.status == .succeeded || outcome.status == .failed, !outputs.isEmpty {
             var insert = try FastStatement(db, "INSERT INTO outputs(run_id, task, key, value) VALUES (?, ?, ?, ?)")
             for (key, value) in outputs {

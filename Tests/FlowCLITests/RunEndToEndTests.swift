@@ -202,6 +202,39 @@ extension EndToEnd {
             #expect(recorded == Int64(leader), "the recorded pid is the task's process group leader")
         }
 
+        @Test("a task's outputs are those of its last attempt: a retry's, and a changed task's when a resumed run runs it again")
+        func outputsReplacedAcrossAttempts() async throws {
+            let p = Project()
+            let workflow = """
+                tasks:
+                  retried:
+                    retries: 1
+                    retry_delay: 10ms
+                    run: |
+                      if [ -f retried.seen ]; then echo "fresh=2" >> "$FLOW_OUTPUT"; exit 0; fi
+                      touch retried.seen; echo "stale=1" >> "$FLOW_OUTPUT"; exit 1
+                  changed:
+                    run: echo "old=3" >> "$FLOW_OUTPUT"
+                  gate:
+                    needs: [changed]
+                    run: test -f second
+                """
+            try p.workflow("out", workflow)
+            #expect(try await p.flow("run", "out").status == 1)
+            // The resumed run re-runs 'changed' (its definition changed): its earlier outputs must go.
+            try p.workflow("out", workflow.replacingOccurrences(of: "echo \"old=3\"", with: "echo \"new=4\""))
+            try p.dir.write("second", "")
+            #expect(try await p.flow("run", "out").status == 0)
+            let doc = try await p.statusJSON("out")
+            var outputs: [String: [String: String]] = [:]
+            for task in doc["tasks"] as? [[String: Any]] ?? [] {
+                if let id = task["id"] as? String { outputs[id] = task["outputs"] as? [String: String] }
+            }
+            #expect(outputs["retried"] == ["fresh": "2"])
+            #expect(outputs["changed"] == ["new": "4"])
+            #expect((doc["run"] as? [String: Any])?["resumes"] as? Int == 1, "the second run resumed the first")
+        }
+
         @Test("a timeout kills the task's grandchildren too")
         func timeoutKillsGrandchild() async throws {
             let p = Project()

@@ -47,8 +47,9 @@ struct StateStoreTests {
         try store.processStarted(attempt: a1, pid: 777)
         #expect(try store.taskStates(of: run)[task]?.status == .running)
         _ = try store.record([.attemptFinished(attempt: a1, run: run, task: task, outcome: AttemptOutcome(status: .failed, exitCode: 2, error: "boom"),
-                                               outputs: ["partial": "1"], isFinal: false, at: Date())])
+                                               outputs: ["partial": "1"], isFinal: false, at: Date(), firstInRun: true)])
         #expect(try store.taskStates(of: run)[task]?.status == .running, "a retry is coming")
+        #expect(try store.taskStates(of: run)[task]?.outputs == ["partial": "1"])
         let a2 = try store.attemptStarted(run: run, task: task, attempt: 2, fingerprint: "f1", logPath: "/l2", at: Date())
         _ = try store.record([.attemptFinished(attempt: a2, run: run, task: task, outcome: AttemptOutcome(status: .succeeded),
                                                outputs: ["artifact": "app"], isFinal: true, at: Date())])

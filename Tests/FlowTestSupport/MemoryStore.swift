@@ -55,7 +55,7 @@ package final class MemoryStore: CheckpointStore {
                     s.attempts.append(Attempt(id: id, task: task, attempt: attempt, fingerprint: fingerprint))
                     ids.append(id)
                     names.append("start \(task)")
-                case let .attemptFinished(attempt, _, task, outcome, outputs, isFinal, _, _):
+                case let .attemptFinished(attempt, _, task, outcome, outputs, isFinal, _, _, _):
                     s.attempts[Int(attempt) - 1].outcome = outcome
                     s.outputs[task] = outputs
                     if isFinal { s.settled[task] = (outcome.status, outcome.error) }
