@@ -16,8 +16,7 @@ struct ProgressLine {
     /// "[ done/total]" with `done` padded to the width of `total`, and a space.
     mutating func counter(done: Int, total: Int) {
         bytes.append(UInt8(ascii: "["))
-        let digits = ProgressLine.digitCount(total)
-        for _ in ProgressLine.digitCount(done)..<max(digits, ProgressLine.digitCount(done)) { bytes.append(UInt8(ascii: " ")) }
+        for _ in 0..<max(0, ProgressLine.digitCount(total) - ProgressLine.digitCount(done)) { bytes.append(UInt8(ascii: " ")) }
         number(done)
         bytes.append(UInt8(ascii: "/"))
         number(total)
