@@ -1,7 +1,4 @@
 import FlowCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// One progress line as bytes: "[ 3/10] word     task-id   detail".
 struct ProgressLine {
@@ -57,13 +54,6 @@ struct ProgressLine {
     func write(to fd: Int32) {
         var line = bytes
         line.append(UInt8(ascii: "\n"))
-        line.withUnsafeBufferPointer { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = Glibc.write(fd, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
-                if n < 0 { if errno == EINTR { continue } else { return } }
-                offset += n
-            }
-        }
+        line.withUnsafeBufferPointer { TaskLog.writeAll($0, to: fd) }
     }
 }

@@ -61,13 +61,16 @@ package final class TaskLog: Sendable {
     /// concurrent writers do not interleave), retrying after signals and short writes; gives up on an error.
     package static func writeAll(_ text: String, to fd: Int32) {
         var text = text
-        text.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let n = Glibc.write(fd, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
-                if n < 0 { if errno == EINTR { continue } else { return } }
-                offset += n
-            }
+        text.withUTF8 { writeAll($0, to: fd) }
+    }
+
+    /// `writeAll` for bytes already laid out.
+    package static func writeAll(_ bytes: UnsafeBufferPointer<UInt8>, to fd: Int32) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
+            if n < 0 { if errno == EINTR { continue } else { return } }
+            offset += n
         }
     }
 
