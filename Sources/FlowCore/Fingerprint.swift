@@ -14,19 +14,8 @@ package enum Fingerprint {
         // hashing (docs/PERFORMANCE.md). The format is pinned by a test: changing it re-runs every task on resume.
         var bytes: [UInt8] = []
         bytes.reserveCapacity(256)
-        func decimal(_ number: Int) {
-            var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                         UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-            withUnsafeMutableBytes(of: &digits) { buffer in
-                var n = number, count = 0
-                repeat {
-                    buffer[count] = UInt8(truncatingIfNeeded: 48 + n % 10)
-                    n /= 10
-                    count += 1
-                } while n > 0
-                for i in stride(from: count - 1, through: 0, by: -1) { bytes.append(buffer[i]) }
-            }
-        }
+        // A length's digits fit a small string, which needs no allocation.
+        func decimal(_ number: Int) { bytes.append(contentsOf: String(number).utf8) }
         // Length-prefixed so that no two different field lists hash the same bytes: "LEN:NAME=LEN:VALUE\n".
         func field(_ prefix: String, _ name: String, _ value: String) {
             decimal(prefix.utf8.count + name.utf8.count)
