@@ -106,23 +106,6 @@ extension WorkflowBuilder {
         return out
     }
 
-    /// Where `needle` first starts in `text`, in UTF-8 bytes, searched on the string's own storage.
-    static func byteOffset(of needle: String, in text: String) -> Int? {
-        var text = text
-        var needle = needle
-        return text.withUTF8 { haystack in
-            needle.withUTF8 { pattern in
-                guard let first = pattern.first, haystack.count >= pattern.count else { return nil }
-                var start = 0
-                while start <= haystack.count - pattern.count {
-                    if haystack[start] == first, pattern.indices.allSatisfy({ haystack[start + $0] == pattern[$0] }) { return start }
-                    start += 1
-                }
-                return nil
-            }
-        }
-    }
-
     mutating func parseRun(_ node: YAMLNode, of id: TaskID) -> Template? {
         guard let script = string(node, key: "run") else { return nil }
         // Searched without Foundation: CharacterSet trimming and `range(of:)` cost 17,000 instructions per task.
@@ -130,7 +113,7 @@ extension WorkflowBuilder {
             error(node.location, "'run' of task '\(id)' is empty")
             return nil
         }
-        if let byte = WorkflowBuilder.byteOffset(of: "${{", in: script) {
+        if let byte = script.utf8Offset(of: "${{") {
             let offset = script.distance(from: script.startIndex, to: script.utf8.index(script.utf8.startIndex, offsetBy: byte))
             var example = "MY_VALUE"
             if let parts = try? TemplateParser.parse(script),

@@ -70,10 +70,7 @@ extension WorkflowLoader {
     /// CRLF and lone CR become LF: libyaml counts all three as line breaks, and positions must match the
     /// lines the renderer and the reference locator split on.
     package static func normalizeLineBreaks(_ text: String) -> String {
-        // memchr on the string's own bytes: the generic `contains` walked the UTF-8 view at 30 instructions a byte.
-        let hasCR = text.utf8.withContiguousStorageIfAvailable { bytes in bytes.baseAddress.map { memchr($0, 0x0D, bytes.count) != nil } ?? false }
-            ?? text.utf8.contains(UInt8(ascii: "\r"))
-        guard hasCR else { return text }
+        guard text.utf8Offset(of: "\r") != nil else { return text }
         return text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
     }
 }
