@@ -29,6 +29,13 @@ struct CommandSpec: Sendable {
     var options: [Option] = []
 
     static let help = Option(name: "help", short: "h", help: "Show this help.")
+    /// `--json`, the same on every command that prints a document.
+    static let json = Option(name: "json", help: "Print a JSON document.")
+
+    /// `-p/--param NAME=VALUE`, repeatable; `help` says what it does for the command.
+    static func param(_ help: String) -> Option {
+        Option(name: "param", short: "p", value: "name=value", repeatable: true, help: help)
+    }
 
     /// The options this command accepts, `--help` included.
     var allOptions: [Option] { options + [Self.help] }

@@ -8,7 +8,7 @@ struct HistoryCommand: Subcommand {
         arguments: [.init(name: "workflow", help: "Workflow name or path.")],
         options: [
             .init(name: "limit", value: "N", help: "How many runs to show (default: 20)."),
-            .init(name: "json", help: "Print a JSON document."),
+            CommandSpec.json,
         ] + GlobalOptions.options)
 
     var global: GlobalOptions
@@ -74,7 +74,7 @@ struct HistoryCommand: Subcommand {
 struct ListCommand: Subcommand {
     static let spec = CommandSpec(
         name: "list", abstract: "List workflows with their last run's status and time.",
-        options: [.init(name: "json", help: "Print a JSON document.")] + GlobalOptions.options)
+        options: [CommandSpec.json] + GlobalOptions.options)
 
     var global: GlobalOptions
     var json: Bool

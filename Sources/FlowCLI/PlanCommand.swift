@@ -7,9 +7,9 @@ struct PlanCommand: Subcommand {
         name: "plan", abstract: "Show what 'flow run' would do — run or reuse each task, and why — without running anything.",
         arguments: [.init(name: "workflow", help: "Workflow name or path.")],
         options: [
-            .init(name: "param", short: "p", value: "name=value", repeatable: true, help: "Set a parameter."),
+            CommandSpec.param("Set a parameter."),
             .init(name: "fresh", help: "Plan a new run instead of resuming."),
-            .init(name: "json", help: "Print a JSON document."),
+            CommandSpec.json,
         ] + GlobalOptions.options)
 
     var global: GlobalOptions

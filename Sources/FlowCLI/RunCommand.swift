@@ -35,7 +35,7 @@ struct RunCommand: Subcommand {
         name: "run", abstract: "Run a workflow, resuming its last run if that one failed or was interrupted.",
         arguments: [.init(name: "workflow", help: "Workflow name (file stem in the workflows folder) or path to a workflow file.")],
         options: [
-            .init(name: "param", short: "p", value: "name=value", repeatable: true, help: "Set a parameter."),
+            CommandSpec.param("Set a parameter."),
             .init(name: "fresh", help: "Start a new run even if the last one failed or was interrupted."),
         ] + ExecutionOptions.options + GlobalOptions.options)
 
@@ -67,7 +67,7 @@ struct ResumeCommand: Subcommand {
     static let spec = CommandSpec(
         name: "resume", abstract: "Resume a failed or interrupted run by its id.",
         arguments: [.init(name: "run-id", help: "The run id (see 'flow history').")],
-        options: [.init(name: "param", short: "p", value: "name=value", repeatable: true, help: "Change a parameter for the resumed run.")]
+        options: [CommandSpec.param("Change a parameter for the resumed run.")]
             + ExecutionOptions.options + GlobalOptions.options)
 
     var global: GlobalOptions

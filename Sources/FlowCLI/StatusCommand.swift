@@ -8,7 +8,7 @@ struct StatusCommand: Subcommand {
         arguments: [.init(name: "workflow", help: "Workflow name or path.", optional: true)],
         options: [
             .init(name: "run", value: "id", help: "Show this run instead of the workflow's last one."),
-            .init(name: "json", help: "Print a JSON document."),
+            CommandSpec.json,
         ] + GlobalOptions.options)
 
     var global: GlobalOptions
