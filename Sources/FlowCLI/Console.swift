@@ -28,7 +28,7 @@ final class Console: Sendable {
     }
 
     func paint(_ status: TaskStatus) -> String {
-        paint(status.rawValue.replacingOccurrences(of: "_", with: " "), Console.code(status))
+        paint(Console.word(status), Console.code(status))
     }
 
     func paint(_ status: RunStatus) -> String {
@@ -67,7 +67,7 @@ final class Console: Sendable {
                 if status == .succeeded {
                     line.word("ok", "32")
                 } else {
-                    line.word(status.rawValue.replacingOccurrences(of: "_", with: " "), Console.code(status))
+                    line.word(Console.word(status), Console.code(status))
                 }
                 line.id(id, width: s.width)
                 line.text("  " + DurationFormat.format(duration))
@@ -87,6 +87,11 @@ final class Console: Sendable {
             }
         }
         line.write(to: STDOUT_FILENO)
+    }
+
+    /// A status as people read it: `timed_out` is "timed out".
+    static func word(_ status: TaskStatus) -> String {
+        status.rawValue.replacingOccurrences(of: "_", with: " ")
     }
 
     static func code(_ status: TaskStatus) -> String {

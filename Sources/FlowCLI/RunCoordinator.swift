@@ -142,7 +142,7 @@ struct RunCoordinator {
         let order: [TaskStatus] = [.succeeded, .failed, .timedOut, .skipped, .interrupted, .pending]
         let parts = order.compactMap { status -> String? in
             guard let n = counts[status], n > 0 else { return nil }
-            return "\(n) \(status == .pending ? "not started" : status.rawValue.replacingOccurrences(of: "_", with: " "))"
+            return "\(n) \(status == .pending ? "not started" : Console.word(status))"
         }
         var line = "run \(runID) \(console.paint(outcome.status)) in \(DurationFormat.format(elapsed)): \(parts.joined(separator: ", "))"
         if outcome.status != .succeeded { line += "\nlogs: flow logs \(runID)" }
