@@ -2,6 +2,12 @@
 import Foundation
 import PackageDescription
 
+// Generic types are instantiated through metadata accessors rather than from mangled names: a mangled name
+// makes the runtime look up each generic argument's conformances (a `Dictionary<TaskID, Int>` looks for
+// `TaskID: Hashable`) by scanning all of the binary's 6,000 conformance records, about 370,000 instructions a
+// lookup, some 3.5 M of a one-task run's start (docs/PERFORMANCE.md). Costs a little code size.
+let startup: [SwiftSetting] = [.unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"])]
+
 let package = Package(
     name: "flow",
     platforms: [.macOS(.v15)],
@@ -14,26 +20,26 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
-        .target(name: "FlowCore"),
-        .target(name: "FlowSpec", dependencies: ["FlowCore", .product(name: "Yams", package: "Yams")]),
-        .target(name: "FlowPlan", dependencies: ["FlowCore"]),
+        .target(name: "FlowCore", swiftSettings: startup),
+        .target(name: "FlowSpec", dependencies: ["FlowCore", .product(name: "Yams", package: "Yams")], swiftSettings: startup),
+        .target(name: "FlowPlan", dependencies: ["FlowCore"], swiftSettings: startup),
         .target(name: "FlowStore", dependencies: [
             "FlowCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
-        ]),
-        .target(name: "FlowEngine", dependencies: ["FlowCore", "FlowPlan", "CFlowSystem", .product(name: "Logging", package: "swift-log")]),
+        ], swiftSettings: startup),
+        .target(name: "FlowEngine", dependencies: ["FlowCore", "FlowPlan", "CFlowSystem", .product(name: "Logging", package: "swift-log")], swiftSettings: startup),
         .target(name: "CFlowSystem"),
         .target(name: "FlowTasks", dependencies: [
             "FlowCore", "CFlowSystem", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: startup),
         .target(name: "MarketData", dependencies: [
             "FlowCore", "FlowTasks", "CFlowSystem", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
-        ]),
+        ], swiftSettings: startup),
         .target(name: "FlowCLI", dependencies: [
             "FlowCore", "FlowSpec", "FlowPlan", "FlowStore", "FlowEngine", "FlowTasks", "MarketData",
             .product(name: "Logging", package: "swift-log"),
-        ]),
-        .executableTarget(name: "flow", dependencies: ["FlowCLI"]),
+        ], swiftSettings: startup),
+        .executableTarget(name: "flow", dependencies: ["FlowCLI"], swiftSettings: startup),
 
         .target(name: "FlowTestSupport", dependencies: ["FlowCore"], path: "Tests/FlowTestSupport"),
         .testTarget(name: "FlowCoreTests", dependencies: ["FlowCore", "FlowTestSupport"]),

@@ -129,9 +129,9 @@ struct RunCoordinator {
 
     /// Outputs named `summary` are the run's report: shown after the run's own summary line.
     private func printTaskSummaries(runID: RunID, workflow: Workflow, store: StateStore) {
-        guard let states = try? store.taskStates(of: runID) else { return }
+        guard let summaries = try? store.succeededOutputs(of: runID, key: "summary"), !summaries.isEmpty else { return }
         for task in workflow.tasks {
-            guard let state = states[task.id], state.status == .succeeded, let summary = state.outputs["summary"], !summary.isEmpty else { continue }
+            guard let summary = summaries[task.id], !summary.isEmpty else { continue }
             for line in summary.split(separator: "\n") { Console.out("\(task.id): \(line)") }
         }
     }

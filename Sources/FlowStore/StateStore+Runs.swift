@@ -104,6 +104,22 @@ extension StateStore {
         }
     }
 
+    /// The output `key` of every task of `run` that succeeded, without reading every task's state (the run summary
+    /// reads the `summary` outputs after every run).
+    package func succeededOutputs(of run: RunID, key: String) throws(StoreError) -> [TaskID: String] {
+        try read { db in
+            var rows = try FastStatement(db, """
+                SELECT o.task, o.value FROM outputs o JOIN task_states s ON s.run_id = o.run_id AND s.task = o.task
+                WHERE o.run_id = ? AND o.key = ? AND s.status = 'succeeded'
+                """)
+            rows.bind(1, run)
+            rows.bind(2, key)
+            var values: [TaskID: String] = [:]
+            try rows.forEachRow { row in values[TaskID(row.string(at: 0) ?? "")] = row.string(at: 1) ?? "" }
+            return values
+        }
+    }
+
     package func attempts(of run: RunID, task: TaskID? = nil) throws(StoreError) -> [AttemptRecord] {
         try read { db in
             let rows: [Row]

@@ -78,7 +78,7 @@ package final class StateStore: Sendable {
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
             }
             queue = try DatabaseQueue(path: path, configuration: configuration)
-            try StateSchema.migrator.migrate(queue)
+            if !queue.inDatabase(StateSchema.isCurrent) { try StateSchema.migrator.migrate(queue) }
         } catch {
             throw StoreError.wrap(error, path: path)
         }

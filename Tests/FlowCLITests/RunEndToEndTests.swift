@@ -235,6 +235,27 @@ extension EndToEnd {
             #expect((doc["run"] as? [String: Any])?["resumes"] as? Int == 1, "the second run resumed the first")
         }
 
+        @Test("the run ends with the summary outputs of the tasks that succeeded, in workflow order; a failed task's is not shown")
+        func summariesAfterRun() async throws {
+            let p = Project()
+            try p.workflow("sum", """
+                tasks:
+                  zeta:
+                    run: echo "summary=zeta line" >> "$FLOW_OUTPUT"
+                  alpha:
+                    run: |
+                      printf 'summary<<EOF\\nfirst line\\nsecond line\\nEOF\\n' >> "$FLOW_OUTPUT"
+                  broken:
+                    run: echo "summary=never shown" >> "$FLOW_OUTPUT"; exit 3
+                  quiet:
+                    run: echo "other=x" >> "$FLOW_OUTPUT"
+                """)
+            let result = try await p.flow("run", "sum", "--keep-going")
+            #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+            let shown = result.stdout.split(separator: "\n").filter { $0.hasPrefix("zeta: ") || $0.hasPrefix("alpha: ") || $0.hasPrefix("broken: ") || $0.hasPrefix("quiet: ") }
+            #expect(shown == ["zeta: zeta line", "alpha: first line", "alpha: second line"], "\(result.stdout)")
+        }
+
         @Test("a timeout kills the task's grandchildren too")
         func timeoutKillsGrandchild() async throws {
             let p = Project()

@@ -53,4 +53,17 @@ struct StateSchemaTests {
         #expect(!schema.contains { $0.hasPrefix("attempts_running") })
         #expect(try queue.read { db in try db.tableExists("attempts_v2") || db.tableExists("task_states_v2") } == false)
     }
+
+    @Test("the start-up check finds a database current only when every migration is applied")
+    func currentCheck() throws {
+        let queue = try DatabaseQueue(path: path)
+        #expect(queue.inDatabase(StateSchema.isCurrent) == false)  // no grdb_migrations table yet
+        try StateSchema.migrator.migrate(queue, upTo: StateSchema.identifiers[0])
+        #expect(queue.inDatabase(StateSchema.isCurrent) == false)  // v2 missing: the migrator must run
+        try StateSchema.migrator.migrate(queue)
+        #expect(queue.inDatabase(StateSchema.isCurrent) == true)
+        // A migration this flow does not know (written by a newer one) does not hide that ours are applied.
+        try queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations(identifier) VALUES ('v9-from-the-future')") }
+        #expect(queue.inDatabase(StateSchema.isCurrent) == true)
+    }
 }
