@@ -22,8 +22,7 @@ struct GlobalOptions {
 
     /// The workflows folder as an absolute path.
     var workflowsDirectory: String {
-        let url = URL(fileURLWithPath: workflows, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
-        return url.standardizedFileURL.path
+        FilePath.absolute(workflows)
     }
 
     /// The folder that relative `working_directory` values and `.flow/` are relative to.
@@ -41,6 +40,6 @@ struct GlobalOptions {
     var stateDirectory: String { (statePath as NSString).deletingLastPathComponent }
 
     private func absolute(_ path: String) -> String {
-        URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL.path
+        FilePath.absolute(path)
     }
 }

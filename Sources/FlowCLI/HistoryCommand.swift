@@ -179,7 +179,7 @@ struct LogsCommand: Subcommand {
             Console.out("run \(id) made no attempts")
             return
         }
-        let logRoot = URL(fileURLWithPath: global.stateDirectory + "/logs").standardizedFileURL.path + "/"
+        let logRoot = FilePath.absolute(global.stateDirectory + "/logs") + "/"
         for a in attempts {
             var detail = a.status.rawValue
             if let code = a.exitCode { detail += ", exit \(code)" }
@@ -191,7 +191,7 @@ struct LogsCommand: Subcommand {
                 continue
             }
             // Only files under the state folder's logs are read, whatever the database says.
-            guard URL(fileURLWithPath: path).standardizedFileURL.path.hasPrefix(logRoot),
+            guard FilePath.absolute(path).hasPrefix(logRoot),
                   let data = FileManager.default.contents(atPath: path) else {
                 Console.out("(no log file)")
                 continue

@@ -27,7 +27,7 @@ struct Project {
     func locate(_ name: String) throws(CommandFailure) -> String {
         let fm = FileManager.default
         if name.contains("/") || name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
-            let path = URL(fileURLWithPath: name, relativeTo: URL(fileURLWithPath: fm.currentDirectoryPath)).standardizedFileURL.path
+            let path = FilePath.absolute(name)
             guard fm.fileExists(atPath: path) else { throw CommandFailure(.notFound, "flow: workflow file '\(name)' not found") }
             return path
         }

@@ -27,7 +27,7 @@ package struct WorkflowLoader: Sendable {
         guard data.count <= YAMLReader.maxBytes else {
             return (.failure([.error(at: start, "workflow file is larger than \(YAMLReader.maxBytes / 1024) KiB")]), "")
         }
-        let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        let stem = FilePath.stem(path)
         switch SourceText.decode(data, file: path) {
         case .failure(let diagnostic):
             return (.failure([diagnostic]), "")

@@ -98,6 +98,14 @@ struct ProgressLineTests {
         painted.word("start", "36")
         #expect(painted.text == "[0/1] \u{1B}[36mstart\u{1B}[0m    ", "colour codes do not count towards the padding")
     }
+
+    @Test("every status reads as words: underscores become spaces")
+    func statusWords() {
+        for status in TaskStatus.allCases {
+            #expect(Console.word(status) == status.rawValue.replacingOccurrences(of: "_", with: " "))
+        }
+        #expect(Console.word(.timedOut) == "timed out")
+    }
 }
 
 extension EndToEnd {
