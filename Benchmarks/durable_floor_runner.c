@@ -5,14 +5,26 @@
  * baseline, any durable runner pays too. With --resume it first reads the last run's task states, as a
  * resumed run must.
  *
- * Usage: durable_floor_runner [--resume] STATE_DB N P PROGRAM [ARGS...]
+ * With --logs DIR it also keeps flow's promises about a task's process and output, in the cheapest way C
+ * allows: each attempt's stdout and stderr go to a file of its own (DIR/RUN/tK.1.log, in a folder per run like
+ * flow's logs/RUN; a quiet task's empty log, once no other process holds it, is renamed aside and renamed into
+ * place for the next task, as flow's LogRecycler does, which is cheaper than a new file and an unlink per
+ * task), stdin is /dev/null, the task leads a process group of its own, and its environment adds
+ * flow's FLOW_* variables, including an outputs file that is looked for after the task ends. No YAML, no
+ * templates, fingerprints, timeouts or retries.
+ *
+ * Usage: durable_floor_runner [--resume] [--logs DIR] STATE_DB N P PROGRAM [ARGS...]
  * STATE_DB must already hold flow's schema (bench.py makes one with flow itself). */
+#define _GNU_SOURCE /* F_SETLEASE */
 #include <spawn.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 extern char **environ;
 
@@ -76,8 +88,14 @@ int main(int argc, char **argv) {
     int resume = argc > 1 && strcmp(argv[1], "--resume") == 0;
     argv += resume;
     argc -= resume;
+    const char *logs = NULL;
+    if (argc > 2 && strcmp(argv[1], "--logs") == 0) {
+        logs = argv[2];
+        argv += 2;
+        argc -= 2;
+    }
     if (argc < 5) {
-        fprintf(stderr, "usage: durable_floor_runner [--resume] STATE_DB N P PROGRAM [ARGS...]\n");
+        fprintf(stderr, "usage: durable_floor_runner [--resume] [--logs DIR] STATE_DB N P PROGRAM [ARGS...]\n");
         return 2;
     }
     int n = atoi(argv[2]), p = atoi(argv[3]);
@@ -109,6 +127,27 @@ int main(int argc, char **argv) {
 
     pid_t *pids = calloc(n, sizeof *pids);
     long long *attempts = calloc(n, sizeof *attempts);
+    int *log_fds = calloc(n, sizeof *log_fds);
+    static int spare_fds[64];
+    static char spare_paths[64][4096];
+    int spares = 0;
+    /* The environment: flow's own, plus the task's FLOW_* variables in the first slots. */
+    int inherited = 0;
+    while (environ[inherited]) inherited++;
+    char **env = calloc(inherited + 6, sizeof *env);
+    for (int k = 0; k < inherited; k++) env[k + 5] = environ[k];
+    char task_var[64], run_var[64], output_var[4200], checkpoint_var[4200], state_var[4200];
+    env[0] = task_var, env[1] = run_var, env[2] = output_var, env[3] = checkpoint_var, env[4] = state_var;
+    snprintf(state_var, sizeof state_var, "FLOW_STATE=%s", argv[1]);
+    char run_logs[4000];
+    if (logs) {
+        snprintf(run_logs, sizeof run_logs, "%s/%lld", logs, run_id);
+        if (mkdir(run_logs, 0777) != 0) {
+            perror(run_logs);
+            return 1;
+        }
+        logs = run_logs;
+    }
     int started = 0, running = 0, ended = -1, ended_status = 0;
     for (;;) {
         step(begin_tx, "begin");
@@ -121,7 +160,41 @@ int main(int argc, char **argv) {
         }
         step(commit_tx, "commit");
         for (int k = first; k < started; k++) {
-            if (posix_spawn(&pids[k], argv[4], NULL, NULL, &argv[4], environ) != 0) {
+            if (!logs) {
+                if (posix_spawn(&pids[k], argv[4], NULL, NULL, &argv[4], environ) != 0) {
+                    perror("posix_spawn");
+                    return 1;
+                }
+                continue;
+            }
+            char path[4096];
+            snprintf(path, sizeof path, "%s/t%d.1.log", logs, k);
+            if (spares > 0 && rename(spare_paths[spares - 1], path) == 0) {
+                log_fds[k] = spare_fds[--spares];
+            } else {
+                log_fds[k] = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+            }
+            if (log_fds[k] < 0) {
+                perror(path);
+                return 1;
+            }
+            snprintf(task_var, sizeof task_var, "FLOW_TASK=t%d", k);
+            snprintf(run_var, sizeof run_var, "FLOW_RUN_ID=%lld", run_id);
+            snprintf(output_var, sizeof output_var, "FLOW_OUTPUT=%s/t%d.1.out", logs, k);
+            snprintf(checkpoint_var, sizeof checkpoint_var, "FLOW_CHECKPOINT=%s/t%d.1.checkpoint", logs, k);
+            posix_spawn_file_actions_t files;
+            posix_spawn_file_actions_init(&files);
+            posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0);
+            posix_spawn_file_actions_adddup2(&files, log_fds[k], 1);
+            posix_spawn_file_actions_adddup2(&files, log_fds[k], 2);
+            posix_spawnattr_t attributes;
+            posix_spawnattr_init(&attributes);
+            posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
+            posix_spawnattr_setpgroup(&attributes, 0);
+            int failed = posix_spawn(&pids[k], argv[4], &files, &attributes, &argv[4], env);
+            posix_spawn_file_actions_destroy(&files);
+            posix_spawnattr_destroy(&attributes);
+            if (failed) {
                 perror("posix_spawn");
                 return 1;
             }
@@ -136,6 +209,33 @@ int main(int argc, char **argv) {
         running--;
         ended_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
         for (ended = 0; ended < started && pids[ended] != done; ended++) {}
+        if (logs) {
+            /* A quiet task keeps no log file: if nothing else holds it (a write lease is granted only to the sole
+             * opener), its empty log becomes a spare. Its outputs file is read if it wrote one. */
+            struct stat info;
+            char path[4096];
+            snprintf(path, sizeof path, "%s/t%d.1.log", logs, ended);
+            int fd = log_fds[ended];
+            if (spares < 64 && fstat(fd, &info) == 0 && info.st_size == 0 && fcntl(fd, F_SETLEASE, F_WRLCK) == 0) {
+                fcntl(fd, F_SETLEASE, F_UNLCK);
+                snprintf(spare_paths[spares], sizeof spare_paths[spares], "%s/.spare-%d.log", logs, spares);
+                if (rename(path, spare_paths[spares]) == 0) {
+                    spare_fds[spares++] = fd;
+                } else {
+                    close(fd);
+                }
+            } else {
+                close(fd);
+            }
+            snprintf(path, sizeof path, "%s/t%d.1.out", logs, ended);
+            int outputs = open(path, O_RDONLY | O_CLOEXEC);
+            if (outputs >= 0) close(outputs);
+        }
+    }
+    while (spares > 0) {
+        spares--;
+        close(spare_fds[spares]);
+        unlink(spare_paths[spares]);
     }
     char end_run[96];
     snprintf(end_run, sizeof end_run, "UPDATE runs SET status = 'succeeded' WHERE id = %lld", run_id);

@@ -2,7 +2,7 @@
 # The one benchmark entry point: builds flow (release) and the spawn baseline, then compares flow with
 # ninja -j2 and GNU make -j2 on the same workloads and measures validate+plan and the daily-update data path.
 # Prints markdown tables (docs/PERFORMANCE.md holds the last full run). Arguments go to bench.py:
-#   --repeat N (default 5)   --only engine,plan,daily-update
+#   --repeat N (default 5)   --only engine,plan,daily-update   --workloads layers-10x50-p2,...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for tool in ninja make cc; do
