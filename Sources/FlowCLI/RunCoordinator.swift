@@ -51,15 +51,14 @@ struct RunCoordinator {
         do {
             if let resuming = setup.resuming {
                 runID = resuming.id
-                try store.reopenRun(runID, params: setup.params, overrides: setup.overrides, pid: pid)
+                try store.reopenRun(runID, params: setup.params, overrides: setup.overrides, pid: pid, lease: lease)
                 let reused = setup.plan.reuseCount
                 Console.out("resuming run \(runID) from its checkpoint: \(reused) of \(workflow.tasks.count) tasks done; --fresh starts over")
             } else {
                 runID = try store.createRun(workflow: workflow.name, workflowPath: path, params: setup.params, overrides: setup.overrides,
-                                            startedAt: setup.startedAt, pid: pid)
+                                            startedAt: setup.startedAt, pid: pid, lease: lease)
                 Console.out("run \(runID) of '\(workflow.name)': \(workflow.tasks.count) task\(workflow.tasks.count == 1 ? "" : "s")")
             }
-            try lease.record(run: runID)
         } catch {
             throw CommandFailure(.internalError, "flow: \(error)")
         }
@@ -89,7 +88,7 @@ struct RunCoordinator {
         let elapsed = ContinuousClock.now - started
 
         do {
-            try store.finishRun(runID, status: outcome.status, error: outcome.internalError)
+            try store.finishRun(runID, status: outcome.status, error: outcome.internalError, releasing: lease)
         } catch {
             Console.err("flow: \(error)")
             return .internalError

@@ -1,6 +1,7 @@
 import FlowCore
 import Foundation
 import GRDB
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,6 +28,9 @@ package final class RunLease: Sendable {
     package let workflow: String
     private let fd: Int32
     private let store: StateStore
+    /// Whether the `leases` row may be ours: written by `record` or by the run's creation, and not yet deleted
+    /// by the run's end. `release` deletes it only then, saving a commit at the end of every run.
+    private let rowWritten = Atomic<Bool>(false)
 
     private init(workflow: String, fd: Int32, store: StateStore) {
         self.workflow = workflow
@@ -68,18 +72,32 @@ package final class RunLease: Sendable {
 
     /// Records which run holds the lease, for others to name.
     package func record(run: RunID) throws(StoreError) {
-        try store.write { db in
-            try db.execute(sql: """
-                INSERT INTO leases(workflow, run_id, pid, host, acquired_at) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT(workflow) DO UPDATE SET run_id = excluded.run_id, pid = excluded.pid, host = excluded.host,
-                    acquired_at = excluded.acquired_at
-                """, arguments: [workflow, run, Int64(getpid()), ProcessInfo.processInfo.hostName, StateStore.now()])
-        }
+        try store.write { db in try writeRow(db, run: run) }
     }
 
+    /// Writes the `leases` row inside the caller's transaction (the run's creation or reopening).
+    func writeRow(_ db: Database, run: RunID) throws {
+        rowWritten.store(true, ordering: .relaxed)
+        try db.execute(sql: """
+            INSERT INTO leases(workflow, run_id, pid, host, acquired_at) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT(workflow) DO UPDATE SET run_id = excluded.run_id, pid = excluded.pid, host = excluded.host,
+                acquired_at = excluded.acquired_at
+            """, arguments: [workflow, run, Int64(getpid()), ProcessInfo.processInfo.hostName, StateStore.now()])
+    }
+
+    /// Deletes the `leases` row inside the caller's transaction (the run's end); `rowDeleted` once it committed.
+    func deleteRow(_ db: Database) throws {
+        try db.execute(sql: "DELETE FROM leases WHERE workflow = ? AND pid = ?", arguments: [workflow, Int64(getpid())])
+    }
+
+    func rowDeleted() {
+        rowWritten.store(false, ordering: .relaxed)
+    }
+
+    /// Lets the lock go, deleting the `leases` row first unless the run's end already did.
     package func release() {
-        _ = try? store.write { db in
-            try db.execute(sql: "DELETE FROM leases WHERE workflow = ? AND pid = ?", arguments: [workflow, Int64(getpid())])
+        if rowWritten.load(ordering: .relaxed) {
+            _ = try? store.write { db in try deleteRow(db) }
         }
         close(fd)
     }

@@ -3,8 +3,9 @@ import Foundation
 import GRDB
 
 extension StateStore {
+    /// Creates a run; with `lease`, records in the same commit that the new run holds it.
     package func createRun(workflow: String, workflowPath: String, params: [String: String], overrides: [String: String],
-                           startedAt: String, pid: Int32) throws(StoreError) -> RunID {
+                           startedAt: String, pid: Int32, lease: RunLease? = nil) throws(StoreError) -> RunID {
         try write { db in
             let now = StateStore.now()
             try db.execute(sql: """
@@ -12,26 +13,34 @@ extension StateStore {
                 VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [workflow, workflowPath, JSONText.encode(params), JSONText.encode(overrides), startedAt, now, now,
                                  Int64(pid), ProcessInfo.processInfo.hostName])
-            return db.lastInsertedRowID
+            let id = db.lastInsertedRowID
+            try lease?.writeRow(db, run: id)
+            return id
         }
     }
 
     /// Puts a failed or interrupted run back to `running` for a resume, with the current parameters.
-    package func reopenRun(_ id: RunID, params: [String: String], overrides: [String: String], pid: Int32) throws(StoreError) {
+    /// With `lease`, records in the same commit that the reopened run holds it.
+    package func reopenRun(_ id: RunID, params: [String: String], overrides: [String: String], pid: Int32,
+                           lease: RunLease? = nil) throws(StoreError) {
         try write { db in
             try db.execute(sql: """
                 UPDATE runs SET status = 'running', params_json = ?, overrides_json = ?, pid = ?, updated_at = ?,
                     finished_at = NULL, error = NULL, resumes = resumes + 1 WHERE id = ?
                 """, arguments: [JSONText.encode(params), JSONText.encode(overrides), Int64(pid), StateStore.now(), id])
+            try lease?.writeRow(db, run: id)
         }
     }
 
-    package func finishRun(_ id: RunID, status: RunStatus, error: String? = nil) throws(StoreError) {
+    /// With `releasing`, the lease's row goes in the same commit (the lock itself stays until `release`).
+    package func finishRun(_ id: RunID, status: RunStatus, error: String? = nil, releasing lease: RunLease? = nil) throws(StoreError) {
         try write { db in
             let now = StateStore.now()
             try db.execute(sql: "UPDATE runs SET status = ?, finished_at = ?, updated_at = ?, error = ? WHERE id = ?",
                            arguments: [status.rawValue, now, now, error, id])
+            try lease?.deleteRow(db)
         }
+        lease?.rowDeleted()
     }
 
     /// Marks a run whose runner died as interrupted, with its running attempts, and returns the

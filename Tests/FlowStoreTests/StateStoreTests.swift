@@ -183,6 +183,25 @@ struct StateStoreTests {
         again.release()
     }
 
+    @Test("a run's creation records its lease and its end removes the record in the same commits; the lock stays until release")
+    func leaseRowWithRun() throws {
+        let store = try StateStore(path: path)
+        let lease = try RunLease.acquire(workflow: "daily", store: store)
+        let run = try store.createRun(workflow: "daily", workflowPath: "/d", params: [:], overrides: [:], startedAt: "t", pid: 1,
+                                      lease: lease)
+        #expect(try store.leaseHolder(of: "daily")?.runID == run)
+        try store.finishRun(run, status: .failed, releasing: lease)
+        #expect(try store.leaseHolder(of: "daily") == nil, "the run's end removed the row")
+        #expect(throws: LeaseError.self, "the lock is held until release") { _ = try RunLease.acquire(workflow: "daily", store: store) }
+        // A resumed run records its lease again when it is reopened.
+        try store.reopenRun(run, params: [:], overrides: [:], pid: 1, lease: lease)
+        #expect(try store.leaseHolder(of: "daily")?.runID == run)
+        lease.release()
+        #expect(try store.leaseHolder(of: "daily") == nil, "release removes a row the run's end did not")
+        let again = try RunLease.acquire(workflow: "daily", store: store)
+        again.release()
+    }
+
     @Test("a damaged database is reported as damaged and left untouched")
     func damaged() throws {
         let store = try StateStore(path: path)
