@@ -85,6 +85,9 @@ struct RunCoordinator {
         let signals = SignalForwarder()
         signals.install(groups: project.groups) { _ in execution.cancel() }
         let outcome = await execution.value
+        // Background processes that finished tasks left behind get their grace period and SIGKILL before the
+        // run ends: none outlives flow.
+        await project.groups.awaitLeftovers()
         let elapsed = ContinuousClock.now - started
 
         do {

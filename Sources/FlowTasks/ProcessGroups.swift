@@ -10,6 +10,8 @@ import Glibc
 /// the CLI uses this to forward Ctrl-C and, on a second one, to kill everything at once.
 package final class ProcessGroups: Sendable {
     private let live = Mutex<Set<Int32>>([])
+    /// Groups whose leader has ended but whose other processes are being stopped (`stopLeftovers`).
+    private let stopping = Mutex<Set<Int32>>([])
 
     package init() {}
 
@@ -18,9 +20,25 @@ package final class ProcessGroups: Sendable {
 
     package var count: Int { live.withLock { $0.count } }
 
-    /// Sends `signal` to every live group.
+    /// Sends `signal` to every live group, and to what finished tasks left behind.
     package func signalAll(_ signal: Int32) {
-        for pgid in live.withLock({ $0 }) { _ = kill(-pgid, signal) }
+        for pgid in live.withLock({ $0 }).union(stopping.withLock { $0 }) { _ = kill(-pgid, signal) }
+    }
+
+    /// Stops what a finished task's leader left in its group — SIGTERM, SIGKILL once `grace` has passed —
+    /// without holding up the task's end. `awaitLeftovers` waits for all of it.
+    func stopLeftovers(_ pgid: Int32, grace: Duration) {
+        stopping.withLock { _ = $0.insert(pgid) }
+        Task.detached { [self] in
+            await ProcessGroups.terminate(pgid, grace: grace)
+            self.stopping.withLock { _ = $0.remove(pgid) }
+        }
+    }
+
+    /// Returns once every group given to `stopLeftovers` is gone: a run ends only after that, so nothing a
+    /// task started outlives flow (each wait is bounded by its grace period).
+    package func awaitLeftovers() async {
+        while !stopping.withLock({ $0.isEmpty }) { await Self.pause(.milliseconds(10)) }
     }
 
     /// Whether any process of group `pgid` is still alive. Zombies do not count: a killed grandchild

@@ -71,7 +71,7 @@ package enum ProcessRunner {
     /// After the leader is reaped: background processes of a finished task do not outlive it, even if they
     /// ignore SIGTERM; the group is forgotten.
     static func release(_ pid: Int32, groups: ProcessGroups, grace: Duration) {
-        if ProcessGroups.isAlive(pid) { Task.detached { await ProcessGroups.terminate(pid, grace: grace) } }
+        if ProcessGroups.isAlive(pid) { groups.stopLeftovers(pid, grace: grace) }
         groups.remove(pid)
     }
 

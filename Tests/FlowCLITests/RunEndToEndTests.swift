@@ -256,6 +256,26 @@ extension EndToEnd {
             #expect(shown == ["zeta: zeta line", "alpha: first line", "alpha: second line"], "\(result.stdout)")
         }
 
+        @Test("a finished task's background process that ignores SIGTERM is killed before flow exits, not left behind")
+        func finishedTaskLeavesNothing() async throws {
+            let p = Project()
+            try p.workflow("bg", """
+                tasks:
+                  leaves-one:
+                    run: |
+                      sh -c 'trap "" TERM; echo $$ > background.pid; exec sleep 60' &
+                      while [ ! -s background.pid ]; do sleep 0.01; done
+                """)
+            let started = Date()
+            let result = try await p.flow("run", "bg", "--grace", "1s")
+            #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+            #expect(Date().timeIntervalSince(started) < 5, "the wait is bounded by the grace period")
+            let pid = try #require(Int32(p.dir.read("background.pid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+            let leftBehind = ProcessScan.isRunning(pid)
+            if leftBehind { kill(pid, SIGKILL) }
+            #expect(!leftBehind, "the background process outlived flow")
+        }
+
         @Test("a timeout kills the task's grandchildren too")
         func timeoutKillsGrandchild() async throws {
             let p = Project()
