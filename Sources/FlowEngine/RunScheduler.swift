@@ -24,6 +24,8 @@ final class RunScheduler: Sendable {
         var running = 0
         var stopReason: String?
         var internalError: String?
+        /// Why nothing more can start when that is not a failure to record state (`abandon`).
+        var abandoned: String?
         var failed = false
         var cancelled = false
         /// Transitions decided but not yet committed, and the events that report them once they are.
@@ -79,7 +81,10 @@ final class RunScheduler: Sendable {
 
     /// Ends a run that could not start at all: every task is settled as not started.
     func abandon(because reason: String) -> RunOutcome {
-        state.withLock { s in s.internalError = s.internalError ?? reason }
+        state.withLock { s in
+            s.internalError = s.internalError ?? reason
+            s.abandoned = s.abandoned ?? reason
+        }
         return finish()
     }
 
@@ -88,9 +93,16 @@ final class RunScheduler: Sendable {
         state.withLock { s in
             let interrupted = s.cancelled || s.statuses.contains(.interrupted)
             for index in 0..<s.statuses.count where s.statuses[index] == .pending {
-                let reason = interrupted ? "not started: the run was interrupted"
-                    : s.internalError != nil ? "not started: flow could not record state"
-                    : s.stopReason.map { "not started: \($0)" } ?? "not started"
+                let reason: String
+                if interrupted {
+                    reason = "not started: the run was interrupted"
+                } else if let abandoned = s.abandoned {
+                    reason = "not started: \(abandoned)"
+                } else if s.internalError != nil {
+                    reason = "not started: flow could not record state"
+                } else {
+                    reason = s.stopReason.map { "not started: \($0)" } ?? "not started"
+                }
                 settle(index, .pending, reason: reason, in: &s)
                 s.pendingEvents.append(.taskNotStarted(plan.workflow.tasks[index].id, reason: reason))
             }
