@@ -25,7 +25,7 @@ package struct Workflow: Sendable {
         self.env = env
         self.maxParallel = maxParallel
         self.tasks = tasks
-        var positions: [TaskID: Int] = [:]
+        var positions = [TaskID: Int](minimumCapacity: tasks.count)
         for (i, task) in tasks.enumerated() { positions[task.id] = i }
         self.positions = positions
         needIndices = tasks.map { task in task.needs.map { positions[$0] } }

@@ -85,6 +85,8 @@ extension WorkflowBuilder {
         }
         var out: [TaskID] = []
         var locations: [(TaskID, SourceLocation)] = []
+        out.reserveCapacity(items.count)
+        locations.reserveCapacity(items.count)
         // A long list is checked for repeats through a set: comparing each entry with all before it was
         // quadratic (a task needing the 50 tasks of a layer made 1,225 comparisons).
         let useSet = items.count > 8
