@@ -224,8 +224,7 @@ def engine_tables(tools, repeat, work, env, only_workloads=None):
             ratio = f"{overhead[runner] / overhead['ninja']:.2f}" if overhead["ninja"] > 0.005 else "n/a"
             print(f"| {w.name} | {runner} | {n} | {wall:.3f} | {cpu:.3f} | {peak:.1f} | {overhead[runner]:.3f} |"
                   f" {cpu_overhead[runner]:.3f} | {ratio} |")
-        summary.append((w.name, overhead["flow"], overhead["ninja"], overhead["durable-floor"], overhead["logged-floor"],
-                        overhead["flow-tmpfs"]))
+        summary.append((w.name, overhead))
         # Interference from the rest of the machine only ever adds time, so each runner's fastest repetition is
         # the steadier estimate of its own cost; the medians above show what a run typically sees.
         best = {r: min(m.wall for m in ms) for r, ms in results.items()}
@@ -236,25 +235,10 @@ def engine_tables(tools, repeat, work, env, only_workloads=None):
     print("Overheads in ms per task. The durable floor is the least any runner that commits every transition pays:"
           " where it is above 1.5 × ninja's, no such runner can meet that target. The logged floor also keeps each"
           " attempt's output in a file of its own and the task in a process group of its own, as flow promises.\n")
-    print("| workload | flow | ninja | durable floor | logged floor | flow / ninja | durable floor / ninja |"
-          " logged floor / ninja | flow / logged floor | flow-tmpfs |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name, f, nj, fl, lf, tmpfs in summary:
-        by_ninja = (lambda x: f"{x / nj:.2f}") if nj > 0.005 else (lambda x: "n/a (ninja ≤ baseline + 5 µs)")
-        by_floor = f"{f / lf:.2f}" if lf > 0.005 else "n/a"
-        print(f"| {name} | {f:.3f} | {nj:.3f} | {fl:.3f} | {lf:.3f} | {by_ninja(f)} | {by_ninja(fl)} | {by_ninja(lf)} |"
-              f" {by_floor} | {tmpfs:.3f} |")
+    ratio_table(summary, tmpfs=True)
     print()
     print(f"The same from each runner's fastest of the {repeat} repetitions (baseline's fastest subtracted), ms per task:\n")
-    print("| workload | flow | ninja | durable floor | logged floor | flow / ninja | durable floor / ninja |"
-          " logged floor / ninja | flow / logged floor |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name, o in fastest:
-        nj = o["ninja"]
-        by_ninja = (lambda x: f"{x / nj:.2f}") if nj > 0.005 else (lambda x: "n/a (ninja ≤ baseline + 5 µs)")
-        by_floor = f"{o['flow'] / o['logged-floor']:.2f}" if o["logged-floor"] > 0.005 else "n/a"
-        print(f"| {name} | {o['flow']:.3f} | {nj:.3f} | {o['durable-floor']:.3f} | {o['logged-floor']:.3f} |"
-              f" {by_ninja(o['flow'])} | {by_ninja(o['durable-floor'])} | {by_ninja(o['logged-floor'])} | {by_floor} |")
+    ratio_table(fastest, tmpfs=False)
     print()
     if resume_check:
         resumed, full = resume_check
@@ -262,6 +246,20 @@ def engine_tables(tools, repeat, work, env, only_workloads=None):
         print(f"Resume after a failure at task {FAIL_AT + 1}: the resumed flow run took {resumed:.3f} s, a full run of the same"
               f" {n} tasks {full:.3f} s: ratio {resumed / full:.2f} for {n - FAIL_AT}/{n} = {(n - FAIL_AT) / n:.2f} of the tasks"
               f" (tasks 1-{FAIL_AT} were checked not to run again).\n")
+
+
+def ratio_table(rows, tmpfs):
+    """Per workload (name, {runner: overhead ms/task}): flow, ninja and the floors, and their ratios; a ratio to an
+    overhead of 5 µs or less means nothing and reads n/a."""
+    print("| workload | flow | ninja | durable floor | logged floor | flow / ninja | durable floor / ninja |"
+          " logged floor / ninja | flow / logged floor |" + (" flow-tmpfs |" if tmpfs else ""))
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if tmpfs else ""))
+    for name, o in rows:
+        f, nj, fl, lf = o["flow"], o["ninja"], o["durable-floor"], o["logged-floor"]
+        by_ninja = (lambda x: f"{x / nj:.2f}") if nj > 0.005 else (lambda x: "n/a (ninja ≤ baseline + 5 µs)")
+        by_floor = f"{f / lf:.2f}" if lf > 0.005 else "n/a"
+        print(f"| {name} | {f:.3f} | {nj:.3f} | {fl:.3f} | {lf:.3f} | {by_ninja(f)} | {by_ninja(fl)} | {by_ninja(lf)} |"
+              f" {by_floor} |" + (f" {o['flow-tmpfs']:.3f} |" if tmpfs else ""))
 
 
 def floor_table(floor, work, shm):
