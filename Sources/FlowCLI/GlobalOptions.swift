@@ -31,15 +31,11 @@ struct GlobalOptions {
     }
 
     var statePath: String {
-        if let state { return absolute(state) }
-        if let env = HostEnvironment.value("FLOW_STATE"), !env.isEmpty { return absolute(env) }
+        if let state { return FilePath.absolute(state) }
+        if let env = HostEnvironment.value("FLOW_STATE"), !env.isEmpty { return FilePath.absolute(env) }
         return projectDirectory + "/.flow/state.db"
     }
 
     /// Attempt logs and scratch files live beside the state database.
     var stateDirectory: String { (statePath as NSString).deletingLastPathComponent }
-
-    private func absolute(_ path: String) -> String {
-        FilePath.absolute(path)
-    }
 }
