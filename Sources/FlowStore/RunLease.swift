@@ -28,7 +28,7 @@ package final class RunLease: Sendable {
     package let workflow: String
     private let fd: Int32
     private let store: StateStore
-    /// Whether the `leases` row may be ours: written by `record` or by the run's creation, and not yet deleted
+    /// Whether the `leases` row may be ours: written with the run's creation (or reopening), and not yet deleted
     /// by the run's end. `release` deletes it only then, saving a commit at the end of every run.
     private let rowWritten = Atomic<Bool>(false)
 
@@ -70,12 +70,8 @@ package final class RunLease: Sendable {
         return RunLease(workflow: workflow, fd: fd, store: store)
     }
 
-    /// Records which run holds the lease, for others to name.
-    package func record(run: RunID) throws(StoreError) {
-        try store.write { db in try writeRow(db, run: run) }
-    }
-
-    /// Writes the `leases` row inside the caller's transaction (the run's creation or reopening).
+    /// Records which run holds the lease, for others to name, inside the caller's transaction (the run's creation
+    /// or reopening).
     func writeRow(_ db: Database, run: RunID) throws {
         rowWritten.store(true, ordering: .relaxed)
         try db.execute(sql: """

@@ -164,7 +164,8 @@ struct StateStoreTests {
     func lease() throws {
         let store = try StateStore(path: path)
         let lease = try RunLease.acquire(workflow: "daily", store: store)
-        try lease.record(run: 5)
+        let run = try store.createRun(workflow: "daily", workflowPath: "/d", params: [:], overrides: [:], startedAt: "t", pid: 1,
+                                      lease: lease)
         do {
             _ = try RunLease.acquire(workflow: "daily", store: store)
             Issue.record("second lease granted")
@@ -173,7 +174,7 @@ struct StateStoreTests {
                 Issue.record("unexpected \(error)")
                 return
             }
-            #expect(holder.runID == 5)
+            #expect(holder.runID == run)
             #expect(holder.pid == getpid())
         }
         let other = try RunLease.acquire(workflow: "other", store: store)
