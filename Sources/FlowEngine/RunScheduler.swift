@@ -24,8 +24,6 @@ final class RunScheduler: Sendable {
         var running = 0
         var stopReason: String?
         var internalError: String?
-        /// Why nothing more can start when that is not a failure to record state (`abandon`).
-        var abandoned: String?
         var failed = false
         var cancelled = false
         /// Transitions decided but not yet committed, and the events that report them once they are.
@@ -81,22 +79,20 @@ final class RunScheduler: Sendable {
 
     /// Ends a run that could not start at all: every task is settled as not started.
     func abandon(because reason: String) -> RunOutcome {
-        state.withLock { s in
-            s.internalError = s.internalError ?? reason
-            s.abandoned = s.abandoned ?? reason
-        }
-        return finish()
+        state.withLock { s in s.internalError = s.internalError ?? reason }
+        return finish(abandoned: reason)
     }
 
     /// Settles every task that never started, commits, and reports how the run ended.
-    func finish() -> RunOutcome {
+    /// `abandoned`: why the run could not start at all, the reason its tasks did not.
+    func finish(abandoned: String? = nil) -> RunOutcome {
         state.withLock { s in
             let interrupted = s.cancelled || s.statuses.contains(.interrupted)
             for index in 0..<s.statuses.count where s.statuses[index] == .pending {
                 let reason: String
                 if interrupted {
                     reason = "not started: the run was interrupted"
-                } else if let abandoned = s.abandoned {
+                } else if let abandoned {
                     reason = "not started: \(abandoned)"
                 } else if s.internalError != nil {
                     reason = "not started: flow could not record state"
