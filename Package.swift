@@ -27,12 +27,14 @@ let package = Package(
             "FlowCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ], swiftSettings: startup),
         .target(name: "FlowEngine", dependencies: ["FlowCore", "FlowPlan", "CFlowSystem", .product(name: "Logging", package: "swift-log")], swiftSettings: startup),
+        // C shims split by job: processes (spawn, pidfd, epoll) and HTTP (libcurl through dlopen, no libcurl header).
         .target(name: "CFlowSystem"),
+        .target(name: "CFlowHTTP"),
         .target(name: "FlowTasks", dependencies: [
             "FlowCore", "CFlowSystem", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: startup),
         .target(name: "MarketData", dependencies: [
-            "FlowCore", "FlowTasks", "CFlowSystem", .product(name: "GRDB", package: "GRDB.swift"),
+            "FlowCore", "FlowTasks", "CFlowHTTP", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ], swiftSettings: startup),
         .target(name: "FlowCLI", dependencies: [

@@ -1,4 +1,4 @@
-import CFlowSystem
+import CFlowHTTP
 import FlowCore
 import Foundation
 

@@ -1,5 +1,4 @@
 #define _GNU_SOURCE
-#include <curl/curl.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
@@ -7,21 +6,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include "CFlowSystem.h"
+#include "CFlowHTTP.h"
+#include "curl_abi.h"
 
 /* libcurl is opened on first use rather than linked: linked (as FoundationNetworking links it), it and the ~30
  * libraries it needs are loaded and relocated at every start of flow, about 5 ms, for an HTTP client that only
- * the Databento source uses. The header gives the types and constants; only these functions are looked up. */
+ * the Databento source uses. curl_abi.h declares the types and constants, so no libcurl header is needed. */
 static struct {
-    CURLcode (*global_init)(long);
-    CURL *(*easy_init)(void);
-    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
-    CURLcode (*easy_perform)(CURL *);
-    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
-    void (*easy_cleanup)(CURL *);
+    flow_curlcode (*global_init)(long);
+    FLOW_CURL *(*easy_init)(void);
+    flow_curlcode (*easy_setopt)(FLOW_CURL *, flow_curloption, ...);
+    flow_curlcode (*easy_perform)(FLOW_CURL *);
+    flow_curlcode (*easy_getinfo)(FLOW_CURL *, flow_curlinfo, ...);
+    void (*easy_cleanup)(FLOW_CURL *);
     struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
     void (*slist_free_all)(struct curl_slist *);
-    const char *(*easy_strerror)(CURLcode);
+    const char *(*easy_strerror)(flow_curlcode);
 } curl;
 static int curl_loaded;
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -43,7 +43,7 @@ static void load_curl(void) {
     LOOK(easy_strerror, "curl_easy_strerror");
 #undef LOOK
     /* Once, before any other thread uses libcurl (pthread_once): curl_global_init is not thread-safe before 7.84. */
-    if (curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return;
+    if (curl.global_init(FLOW_CURL_GLOBAL_DEFAULT) != FLOW_CURLE_OK) return;
     curl_loaded = 1;
 }
 
@@ -63,7 +63,7 @@ static size_t on_body(char *data, size_t size, size_t count, void *raw) {
         char *grown = realloc(t->out->body, capacity);
         if (grown == NULL) {
             t->out_of_memory = 1;
-            return 0; /* libcurl stops with CURLE_WRITE_ERROR */
+            return 0; /* libcurl stops with FLOW_CURLE_WRITE_ERROR */
         }
         t->out->body = grown;
         t->capacity = capacity;
@@ -107,7 +107,7 @@ static size_t on_header(char *data, size_t size, size_t count, void *raw) {
     return n;
 }
 
-static int on_progress(void *raw, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+static int on_progress(void *raw, flow_curl_off_t dltotal, flow_curl_off_t dlnow, flow_curl_off_t ultotal, flow_curl_off_t ulnow) {
     (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
     struct transfer *t = raw;
     return __atomic_load_n(&t->cancel->cancelled, __ATOMIC_RELAXED) ? 1 : 0; /* non-zero aborts the transfer */
@@ -124,7 +124,7 @@ int flow_http_get(const char *url, const char *authorization, const char *user_a
         out->error = FLOW_HTTP_NO_LIBCURL;
         return -1;
     }
-    CURL *easy = curl.easy_init();
+    FLOW_CURL *easy = curl.easy_init();
     if (easy == NULL) {
         out->error = FLOW_HTTP_FAILED;
         return -1;
@@ -136,45 +136,45 @@ int flow_http_get(const char *url, const char *authorization, const char *user_a
         out->error = FLOW_HTTP_FAILED;
         return -1;
     }
-    curl.easy_setopt(easy, CURLOPT_URL, url);
-    curl.easy_setopt(easy, CURLOPT_HTTPGET, 1L);
-    curl.easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
-    curl.easy_setopt(easy, CURLOPT_USERAGENT, user_agent);
+    curl.easy_setopt(easy, FLOW_CURLOPT_URL, url);
+    curl.easy_setopt(easy, FLOW_CURLOPT_HTTPGET, 1L);
+    curl.easy_setopt(easy, FLOW_CURLOPT_HTTPHEADER, headers);
+    curl.easy_setopt(easy, FLOW_CURLOPT_USERAGENT, user_agent);
     /* No redirects: the credentials go to the host that was asked, and nowhere else. */
-    curl.easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
-    curl.easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-    curl.easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
+    curl.easy_setopt(easy, FLOW_CURLOPT_FOLLOWLOCATION, 0L);
+    curl.easy_setopt(easy, FLOW_CURLOPT_NOSIGNAL, 1L);
+    curl.easy_setopt(easy, FLOW_CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
     /* Less than a byte a second for `idle_timeout_s` seconds is a stalled server. */
-    curl.easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl.easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, idle_timeout_s);
-    curl.easy_setopt(easy, CURLOPT_TIMEOUT_MS, total_timeout_ms);
-    curl.easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
-    curl.easy_setopt(easy, CURLOPT_WRITEDATA, &t);
-    curl.easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
-    curl.easy_setopt(easy, CURLOPT_HEADERDATA, &t);
-    curl.easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl.easy_setopt(easy, CURLOPT_XFERINFODATA, &t);
-    curl.easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
-    CURLcode code = curl.easy_perform(easy);
+    curl.easy_setopt(easy, FLOW_CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl.easy_setopt(easy, FLOW_CURLOPT_LOW_SPEED_TIME, idle_timeout_s);
+    curl.easy_setopt(easy, FLOW_CURLOPT_TIMEOUT_MS, total_timeout_ms);
+    curl.easy_setopt(easy, FLOW_CURLOPT_WRITEFUNCTION, on_body);
+    curl.easy_setopt(easy, FLOW_CURLOPT_WRITEDATA, &t);
+    curl.easy_setopt(easy, FLOW_CURLOPT_HEADERFUNCTION, on_header);
+    curl.easy_setopt(easy, FLOW_CURLOPT_HEADERDATA, &t);
+    curl.easy_setopt(easy, FLOW_CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl.easy_setopt(easy, FLOW_CURLOPT_XFERINFODATA, &t);
+    curl.easy_setopt(easy, FLOW_CURLOPT_NOPROGRESS, 0L);
+    flow_curlcode code = curl.easy_perform(easy);
     long status = 0;
-    curl.easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    curl.easy_getinfo(easy, FLOW_CURLINFO_RESPONSE_CODE, &status);
     curl.easy_cleanup(easy);
     curl.slist_free_all(headers);
     out->status = status;
-    if (code == CURLE_OK) return 0;
+    if (code == FLOW_CURLE_OK) return 0;
     switch (code) {
-    case CURLE_ABORTED_BY_CALLBACK: out->error = FLOW_HTTP_CANCELLED; break;
-    case CURLE_OPERATION_TIMEDOUT: out->error = FLOW_HTTP_TIMED_OUT; break;
-    case CURLE_COULDNT_CONNECT: out->error = FLOW_HTTP_CANNOT_CONNECT; break;
-    case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_RESOLVE_PROXY: out->error = FLOW_HTTP_HOST_NOT_FOUND; break;
-    case CURLE_SSL_CONNECT_ERROR: case CURLE_PEER_FAILED_VERIFICATION: case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER: case CURLE_SSL_CACERT_BADFILE: case CURLE_SSL_ISSUER_ERROR:
+    case FLOW_CURLE_ABORTED_BY_CALLBACK: out->error = FLOW_HTTP_CANCELLED; break;
+    case FLOW_CURLE_OPERATION_TIMEDOUT: out->error = FLOW_HTTP_TIMED_OUT; break;
+    case FLOW_CURLE_COULDNT_CONNECT: out->error = FLOW_HTTP_CANNOT_CONNECT; break;
+    case FLOW_CURLE_COULDNT_RESOLVE_HOST: case FLOW_CURLE_COULDNT_RESOLVE_PROXY: out->error = FLOW_HTTP_HOST_NOT_FOUND; break;
+    case FLOW_CURLE_SSL_CONNECT_ERROR: case FLOW_CURLE_PEER_FAILED_VERIFICATION: case FLOW_CURLE_SSL_CERTPROBLEM:
+    case FLOW_CURLE_SSL_CIPHER: case FLOW_CURLE_SSL_CACERT_BADFILE: case FLOW_CURLE_SSL_ISSUER_ERROR:
         out->error = FLOW_HTTP_TLS_FAILED;
         break;
-    case CURLE_GOT_NOTHING: case CURLE_RECV_ERROR: case CURLE_SEND_ERROR: case CURLE_PARTIAL_FILE:
+    case FLOW_CURLE_GOT_NOTHING: case FLOW_CURLE_RECV_ERROR: case FLOW_CURLE_SEND_ERROR: case FLOW_CURLE_PARTIAL_FILE:
         out->error = FLOW_HTTP_CONNECTION_DROPPED;
         break;
-    case CURLE_WRITE_ERROR:
+    case FLOW_CURLE_WRITE_ERROR:
         out->error = t.out_of_memory ? FLOW_HTTP_OUT_OF_MEMORY : FLOW_HTTP_FAILED;
         break;
     default: out->error = FLOW_HTTP_FAILED; break;
