@@ -31,7 +31,8 @@ let package = Package(
         .target(name: "CFlowSystem"),
         .target(name: "CFlowHTTP"),
         .target(name: "FlowTasks", dependencies: [
-            "FlowCore", "CFlowSystem", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            "FlowCore", "CFlowSystem", .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: startup),
         .target(name: "MarketData", dependencies: [
             "FlowCore", "FlowTasks", "CFlowHTTP", .product(name: "GRDB", package: "GRDB.swift"),

@@ -2,13 +2,35 @@ import Foundation
 
 /// One `with:` key an action accepts.
 package struct ActionInput: Sendable, Hashable {
+    /// What the action does with the text, which decides what the validator allows in it.
+    package enum Kind: Sendable, Hashable {
+        /// Plain data (a path, a number, a name): `${{ }}` is allowed.
+        case value
+        /// Text another program parses as code. `${{ }}` in it is a validation error, never spliced: values
+        /// reach the code through `how` instead.
+        case code(CodeValues)
+        /// A mapping of names to values (`bind: { name: ${{ params.who }} }`), each handed to the action as the
+        /// input `NAME.KEY`; values may use `${{ }}`.
+        case bindings
+    }
+
+    /// How values reach a `code` input, for the validator's hint.
+    package enum CodeValues: Sendable, Hashable {
+        /// As environment variables of the process (`env:` and `"$NAME"`).
+        case environment
+        /// As bound SQL parameters named in the given `bindings` input (`:name`).
+        case sqlParameters(bindings: String)
+    }
+
     package var name: String
     package var isRequired: Bool
     package var summary: String
+    package var kind: Kind
 
-    package init(_ name: String, required: Bool = false, _ summary: String) {
+    package init(_ name: String, required: Bool = false, kind: Kind = .value, _ summary: String) {
         self.name = name
         self.isRequired = required
+        self.kind = kind
         self.summary = summary
     }
 }

@@ -41,6 +41,12 @@ package enum FilePath {
     private static let dot = UInt8(ascii: ".")
 
     /// The last component of `path` without its extension: `workflows/daily.yaml` → `daily`.
+    /// The folder holding `path` ("." for a bare name, "/" for a file at the root).
+    package static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
     package static func stem(_ path: String) -> String {
         let name = path.split(separator: "/").last.map(String.init) ?? path
         guard let dot = name.lastIndex(of: "."), dot != name.startIndex, name.index(after: dot) != name.endIndex else { return name }

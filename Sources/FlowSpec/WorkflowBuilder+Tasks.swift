@@ -49,7 +49,7 @@ extension WorkflowBuilder {
         case (nil, let usesNode?):
             uses = string(usesNode, key: "uses") ?? "?"
             if let s = fields["shell"] { error(s.location, "'shell' belongs to 'run:' tasks; task '\(id)' has 'uses:'") }
-            if let w = fields["with"] { with = parseWith(w, of: id) }
+            if let w = fields["with"] { with = parseWith(w, of: id, signature: actions[uses]) }
             checkAction(uses, at: usesNode.location, with: with, withNode: fields["with"], task: id)
         case (.some, .some(let usesNode)):
             error(usesNode.location, "task '\(id)' has both 'run' and 'uses'", notes: ["a task either runs a shell command or uses an action"])
@@ -115,25 +115,34 @@ extension WorkflowBuilder {
             error(node.location, "'run' of task '\(id)' is empty")
             return nil
         }
-        if let byte = script.utf8Offset(of: "${{") {
-            let offset = script.distance(from: script.startIndex, to: script.utf8.index(script.utf8.startIndex, offsetBy: byte))
-            var example = "MY_VALUE"
-            if let parts = try? TemplateParser.parse(script),
-               let first = parts.lazy.compactMap({ part -> FlowExpression? in
-                   if case .expression(let e) = part { return e }
-                   return nil
-               }).first {
-                example = WorkflowBuilder.envName(for: first)
-                error(location(in: node, offset: offset), "expressions are not allowed in 'run' of task '\(id)'",
-                      notes: ["values are never spliced into shell text; pass it through 'env:' and use the variable:",
-                              "  env:", "    \(example): ${{ \(first) }}", "  run: ... \"$\(example)\" ..."])
-            } else {
-                error(location(in: node, offset: offset), "expressions are not allowed in 'run' of task '\(id)'",
-                      notes: ["pass values through 'env:' and read them as \"$\(example)\""])
-            }
-            return nil
-        }
+        guard checkCode(script, node: node, field: "'run'", of: id, values: .environment) else { return nil }
         return Template(literal: script, location: node.location)
+    }
+
+    /// Code (a shell script, SQL) never has `${{ }}` spliced into it, whichever key or action carries it: an
+    /// expression there is an error whose hint shows how the value reaches the code instead. False if one is.
+    mutating func checkCode(_ text: String, node: YAMLNode, field: String, of id: TaskID,
+                            values: ActionInput.CodeValues) -> Bool {
+        guard let byte = text.utf8Offset(of: "${{") else { return true }
+        let offset = text.distance(from: text.startIndex, to: text.utf8.index(text.utf8.startIndex, offsetBy: byte))
+        let first = (try? TemplateParser.parse(text))?.lazy.compactMap({ part -> FlowExpression? in
+            if case .expression(let e) = part { return e }
+            return nil
+        }).first
+        let name = first.map(WorkflowBuilder.envName(for:)) ?? "MY_VALUE"
+        let shown = first.map { "${{ \($0) }}" } ?? "${{ ... }}"
+        var notes: [String]
+        switch values {
+        case .environment:
+            notes = ["values are never spliced into shell text; pass it through 'env:' and use the variable:",
+                     "  env:", "    \(name): \(shown)", "  run: ... \"$\(name)\" ..."]
+        case .sqlParameters(let bindings):
+            let parameter = name.lowercased()
+            notes = ["values are never spliced into SQL; name a parameter and bind the value:",
+                     "  sql: ... WHERE name = :\(parameter)", "  \(bindings):", "    \(parameter): \(shown)"]
+        }
+        error(location(in: node, offset: offset), "expressions are not allowed in \(field) of task '\(id)'", notes: notes)
+        return false
     }
 
     static func envName(for expression: FlowExpression) -> String {
@@ -149,7 +158,7 @@ extension WorkflowBuilder {
         return String(cleaned)
     }
 
-    mutating func parseWith(_ node: YAMLNode, of id: TaskID) -> [(name: String, value: Template)] {
+    mutating func parseWith(_ node: YAMLNode, of id: TaskID, signature: ActionSignature?) -> [(name: String, value: Template)] {
         guard case .mapping(let pairs, _) = node else {
             error(node.location, "'with' must be a mapping of input names to values, not \(node.typeName)")
             return []
@@ -160,7 +169,33 @@ extension WorkflowBuilder {
                 error(key.location, "an input name must be a plain name, not \(key.typeName)")
                 continue
             }
-            if let t = template(value, key: "with.\(name)", owner: id) { out.append((name, t)) }
+            let kind = signature?.inputs.first(where: { $0.name == name })?.kind ?? .value
+            switch kind {
+            case .value:
+                if let t = template(value, key: "with.\(name)", owner: id) { out.append((name, t)) }
+            case .code(let values):
+                guard let text = string(value, key: "with.\(name)") else { continue }
+                if checkCode(text, node: value, field: "'with.\(name)'", of: id, values: values) {
+                    out.append((name, Template(literal: text, location: value.location)))
+                } else {
+                    out.append((name, Template(literal: "", location: value.location)))
+                }
+            case .bindings:
+                guard case .mapping(let entries, _) = value else {
+                    error(value.location, "'with.\(name)' must be a mapping of parameter names to values, not \(value.typeName)",
+                          notes: ["for example:", "  \(name):", "    who: ${{ params.who }}"])
+                    continue
+                }
+                out.append((name, Template(literal: "", location: value.location)))
+                for (entryKey, entryValue) in entries {
+                    guard let entry = entryKey.scalarText, KeyName.isValidParameter(entry) else {
+                        error(entryKey.location, "'\(entryKey.scalarText ?? entryKey.typeName)' is not a parameter name in 'with.\(name)'",
+                              notes: ["parameter names use letters, digits and '_' and start with a letter or '_'"])
+                        continue
+                    }
+                    if let t = template(entryValue, key: "with.\(name).\(entry)", owner: id) { out.append(("\(name).\(entry)", t)) }
+                }
+            }
         }
         return out
     }
@@ -175,11 +210,13 @@ extension WorkflowBuilder {
             return
         }
         let known = signature.inputs.map(\.name)
+        let bindings = Set(signature.inputs.filter { $0.kind == .bindings }.map(\.name))
         var keyLocations: [String: SourceLocation] = [:]
         if case .mapping(let pairs, _)? = withNode {
             for (key, _) in pairs { if let k = key.scalarText { keyLocations[k] = key.location } }
         }
-        for (input, _) in with where !known.contains(input) {
+        for (input, _) in with where !known.contains(input)
+            && !(input.split(separator: ".", maxSplits: 1).first.map { bindings.contains(String($0)) } ?? false) {
             var notes: [String] = []
             if let s = Suggestion.closest(to: input, in: known) { notes.append("did you mean '\(s)'?") }
             notes.append("'\(name)' accepts: \(known.joined(separator: ", "))")
@@ -215,3 +252,13 @@ extension WorkflowBuilder {
 }
 
 import Foundation
+
+/// Names inside `with:` mappings.
+enum KeyName {
+    /// A SQL parameter name: `[A-Za-z_][A-Za-z0-9_]*`, at most 64 characters.
+    static func isValidParameter(_ name: String) -> Bool {
+        guard let first = name.utf8.first, name.utf8.count <= 64 else { return false }
+        func letter(_ c: UInt8) -> Bool { (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 }
+        return letter(first) && name.utf8.allSatisfy { letter($0) || ($0 >= 48 && $0 <= 57) }
+    }
+}

@@ -24,7 +24,7 @@ package struct ShellAction: ProcessAction {
 
     package var signature: ActionSignature {
         ActionSignature(name: "shell", summary: "runs a shell command (the 'run:' key)", inputs: [
-            ActionInput("run", required: true, "the script"),
+            ActionInput("run", required: true, kind: .code(.environment), "the script"),
             ActionInput("shell", "'sh' (default) or 'bash'"),
         ])
     }

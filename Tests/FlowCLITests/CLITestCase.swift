@@ -73,3 +73,14 @@ enum MarketSnapshot {
         }
     }
 }
+
+/// Reads any SQLite file the way a user's `sqlite3` would: the first column of each row, as text.
+enum SQLiteFile {
+    static func rows(_ path: String, _ sql: String) async throws -> [String] {
+        try await blocking {
+            let queue = try DatabaseQueue(path: path)
+            defer { try? queue.close() }
+            return try queue.read { db in try String?.fetchAll(db, sql: sql).map { $0 ?? "NULL" } }
+        }
+    }
+}

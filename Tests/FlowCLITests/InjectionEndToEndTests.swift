@@ -80,5 +80,113 @@ extension EndToEnd {
             #expect(try await p.flow("run", "bad2").status == 65)
             #expect(!p.dir.exists("CANARY"))
         }
+
+        @Test("an expression in the shell action's with.run or the sql action's with.sql is a validation error, and nothing runs")
+        func expressionsInCodeInputs() async throws {
+            let p = Project()
+            try p.workflow("sh", """
+                params:
+                  who: world
+                tasks:
+                  greet:
+                    uses: shell
+                    with:
+                      run: echo ${{ params.who }}
+                """)
+            try p.workflow("q", """
+                params:
+                  name: x
+                tasks:
+                  q:
+                    uses: sql
+                    with:
+                      db: data/q.db
+                      sql: INSERT INTO t VALUES ('${{ params.name }}')
+                """)
+            let shell = try await p.flow("run", "sh", "-p", "who=x; touch CANARY")
+            #expect(shell.status == 65)
+            #expect(shell.stderr.contains("sh.yaml:7:17: error: expressions are not allowed in 'with.run' of task 'greet'"), "\(shell.stderr)")
+            #expect(shell.stderr.contains("WHO: ${{ params.who }}"))
+            let sql = try await p.flow("run", "q", "-p", "name=x'); DROP TABLE keep; --")
+            #expect(sql.status == 65)
+            #expect(sql.stderr.contains("expressions are not allowed in 'with.sql' of task 'q'"), "\(sql.stderr)")
+            #expect(sql.stderr.contains("bind:"))
+            #expect(!p.dir.exists("CANARY"))
+            #expect(!p.dir.exists("data/q.db"))
+        }
+
+        @Test("payloads bound into SQL through -p and through an upstream output are stored as text; no table is dropped")
+        func throughSQLBindings() async throws {
+            let p = Project()
+            try p.workflow("sqlinj", """
+                params:
+                  value: default
+                tasks:
+                  setup:
+                    uses: sql
+                    with:
+                      db: data/nested/q.db
+                      sql: CREATE TABLE IF NOT EXISTS keep(x); CREATE TABLE IF NOT EXISTS seen(via, v); DELETE FROM seen
+                  make:
+                    env:
+                      V: ${{ params.value }}
+                    run: printf 'value<<FLOW_EOF_7d1\\n%s\\nFLOW_EOF_7d1\\n' "$V" >> "$FLOW_OUTPUT"
+                  store:
+                    needs: [setup, make]
+                    uses: sql
+                    with:
+                      db: data/nested/q.db
+                      sql: |
+                        INSERT INTO seen VALUES ('param', :p);
+                        INSERT INTO seen VALUES ('output', :o);
+                        SELECT count(*) AS n FROM seen WHERE v = :p
+                      bind:
+                        p: ${{ params.value }}
+                        o: ${{ tasks.make.outputs.value }}
+                """)
+            var tried = 0
+            for payload in Self.payloads + ["x'); DROP TABLE keep; --", "'; DROP TABLE keep; SELECT '", "1); DELETE FROM seen; --"]
+            where !payload.contains("\u{0}") && !payload.contains("\n") {
+                let result = try await p.flow(arguments: ["run", "sqlinj", "--fresh", "-p", "value=\(payload)"])
+                tried += 1
+                #expect(result.status == 0, "\(payload.prefix(40)): \(result.stderr.prefix(300))")
+                let rows = try await SQLiteFile.rows(p.dir.path + "/data/nested/q.db",
+                                                     "SELECT name FROM sqlite_master WHERE name = 'keep' UNION ALL SELECT via || '=' || v FROM seen")
+                #expect(rows == ["keep", "param=\(payload)", "output=\(payload)"], "\(payload.prefix(40))")
+                #expect(!p.dir.exists("CANARY"))
+            }
+            #expect(tried >= 50)
+            let status = try await p.statusJSON("sqlinj")
+            let store = (status["tasks"] as? [[String: Any]])?.first { $0["id"] as? String == "store" }
+            #expect((store?["outputs"] as? [String: Any])?["n"] as? String == "2")
+        }
+
+        @Test("an unbound or positional SQL parameter fails the task with the fix, and nothing is committed")
+        func unboundParameter() async throws {
+            let p = Project()
+            try p.workflow("unbound", """
+                tasks:
+                  q:
+                    uses: sql
+                    with:
+                      db: q.db
+                      sql: CREATE TABLE t(x); INSERT INTO t VALUES (:missing)
+                """)
+            let result = try await p.flow("run", "unbound")
+            #expect(result.status == 1)
+            #expect(result.stdout.contains("uses parameter ':missing', which 'bind:' does not give"), "\(result.stdout)")
+            #expect(try await SQLiteFile.rows(p.dir.path + "/q.db", "SELECT name FROM sqlite_master") == [])
+            try p.workflow("positional", """
+                tasks:
+                  q:
+                    uses: sql
+                    with:
+                      db: q.db
+                      sql: SELECT ? AS x
+                """)
+            let positional = try await p.flow("run", "positional")
+            #expect(positional.status == 1)
+            #expect(positional.stdout.contains("positional parameter '?'"), "\(positional.stdout)")
+        }
     }
 }
