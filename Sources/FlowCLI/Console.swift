@@ -12,11 +12,22 @@ final class Console: Sendable {
     private let state = Mutex<(done: Int, total: Int, width: Int)>((0, 0, 12))
 
     init() {
-        useColor = isatty(STDOUT_FILENO) == 1 && HostEnvironment.value("NO_COLOR") == nil && HostEnvironment.value("TERM") != "dumb"
+        useColor = isatty(STDOUT_FILENO) == 1 && (HostEnvironment.value("NO_COLOR") ?? "").isEmpty && HostEnvironment.value("TERM") != "dumb"
     }
 
     static func out(_ text: String) {
-        TaskLog.writeAll(text + "\n", to: STDOUT_FILENO)
+        if TaskLog.writeAll(text + "\n", to: STDOUT_FILENO) == EPIPE { stdoutClosed() }
+    }
+
+    /// What to do once stdout's reader is gone (flow ignores SIGPIPE so that it can record the run first).
+    private static let closedHandler = Mutex<(@Sendable () -> Void)?>(nil)
+
+    static func onStdoutClosed(_ handler: @escaping @Sendable () -> Void) {
+        closedHandler.withLock { $0 = handler }
+    }
+
+    static func stdoutClosed() {
+        closedHandler.withLock { $0 }?()
     }
 
     static func err(_ text: String) {

@@ -24,6 +24,9 @@ package enum FlowCommand {
     ]
 
     package static func execute(arguments: [String]? = nil) async -> Never {
+        // A closed pipe on stdout is an EPIPE flow handles (a run records itself interrupted), not a death by
+        // SIGPIPE that would leave the run marked running. Tasks get SIGPIPE back at spawn.
+        signal(SIGPIPE, SIG_IGN)
         do {
             try await dispatch(arguments ?? Array(CommandLine.arguments.dropFirst()))
             Glibc.exit(0)

@@ -13,11 +13,34 @@ struct GlobalOptions {
     var workflows: String
     var state: String?
     var logLevel: String?
+    /// Set when the project is where a workflow file given by path lives, not the current folder.
+    private var anchoredProject: String?
+    private var workflowsGiven: Bool
 
     init(_ arguments: ParsedArguments) {
         workflows = arguments.value("workflows") ?? "workflows"
+        workflowsGiven = arguments.value("workflows") != nil
         state = arguments.value("state")
         logLevel = arguments.value("log-level")
+    }
+
+    /// Whether a command's workflow argument names a file rather than a workflow in the workflows folder.
+    static func isPath(_ workflow: String) -> Bool {
+        workflow.contains("/") || workflow.hasSuffix(".yaml") || workflow.hasSuffix(".yml")
+    }
+
+    /// The options for a command about `workflow`: a workflow given by path has its project where its file is —
+    /// the folder that holds its `workflows/` folder (or the file's own folder when that is not named
+    /// `workflows`) — exactly as when it is named from inside that project, so a cron line needs no `cd` and
+    /// `.flow/`, `data/` and every relative path resolve there. `--workflows` given explicitly wins.
+    func anchored(at workflow: String) -> GlobalOptions {
+        guard GlobalOptions.isPath(workflow), !workflowsGiven else { return self }
+        var options = self
+        let folder = FilePath.directory(of: FilePath.absolute(workflow))
+        options.workflows = folder
+        options.anchoredProject = FilePath.stem(folder) == "workflows"
+            ? FilePath.directory(of: folder) : folder
+        return options
     }
 
     /// The workflows folder as an absolute path.
@@ -27,7 +50,7 @@ struct GlobalOptions {
 
     /// The folder that relative `working_directory` values and `.flow/` are relative to.
     var projectDirectory: String {
-        (workflowsDirectory as NSString).deletingLastPathComponent
+        anchoredProject ?? FilePath.directory(of: workflowsDirectory)
     }
 
     var statePath: String {

@@ -19,6 +19,7 @@ struct HistoryCommand: Subcommand {
     init(_ arguments: ParsedArguments) throws(CommandFailure) {
         global = GlobalOptions(arguments)
         workflow = arguments.required("workflow")
+        global = global.anchored(at: workflow)
         limit = try arguments.integer("limit") ?? 20
         json = arguments.flag("json")
     }

@@ -21,6 +21,7 @@ struct PlanCommand: Subcommand {
     init(_ arguments: ParsedArguments) {
         global = GlobalOptions(arguments)
         workflow = arguments.required("workflow")
+        global = global.anchored(at: workflow)
         param = arguments.values("param")
         fresh = arguments.flag("fresh")
         json = arguments.flag("json")

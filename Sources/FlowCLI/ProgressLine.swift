@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import FlowCore
 
 /// One progress line as bytes: "[ 3/10] word     task-id   detail".
@@ -54,6 +57,6 @@ struct ProgressLine {
     func write(to fd: Int32) {
         var line = bytes
         line.append(UInt8(ascii: "\n"))
-        line.withUnsafeBufferPointer { TaskLog.writeAll($0, to: fd) }
+        if line.withUnsafeBufferPointer({ TaskLog.writeAll($0, to: fd) }) == EPIPE, fd == STDOUT_FILENO { Console.stdoutClosed() }
     }
 }

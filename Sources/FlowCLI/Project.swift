@@ -74,6 +74,26 @@ struct Project {
         }
     }
 
+    /// Refuses a workflow whose `name:` another file also uses — in its workflows folder, or as the file the
+    /// latest run of that name came from — since a name identifies a workflow's runs and one file would resume
+    /// the other's run. Only files whose text holds the name are loaded.
+    func checkNameIsOwn(_ workflow: Workflow, latestRunPath: String?) throws(CommandFailure) {
+        var others = workflowFiles().filter { $0 != workflow.path }
+        if let latestRunPath, latestRunPath != workflow.path, !others.contains(latestRunPath),
+           FileManager.default.fileExists(atPath: latestRunPath) {
+            others.append(latestRunPath)
+        }
+        for other in others {
+            guard FilePath.stem(other) == workflow.name
+                    || ((try? String(contentsOfFile: other, encoding: .utf8))?.contains(workflow.name) ?? false),
+                  case .success(let found) = loader.load(path: other).outcome, found.name == workflow.name else { continue }
+            throw CommandFailure(.invalidWorkflow, """
+                flow: workflow name '\(workflow.name)' of \(display(workflow.path)) is also used by \(display(other))
+                note: a name identifies a workflow's runs and history; give each file its own 'name:' (or remove one)
+                """)
+        }
+    }
+
     /// Opens the state database; a damaged or unreadable one is reported, never replaced.
     func openStore() throws(CommandFailure) -> StateStore {
         do {

@@ -49,6 +49,7 @@ struct RunCommand: Subcommand {
         global = GlobalOptions(arguments)
         execution = try ExecutionOptions(arguments)
         workflow = arguments.required("workflow")
+        global = global.anchored(at: workflow)
         param = arguments.values("param")
         fresh = arguments.flag("fresh")
     }

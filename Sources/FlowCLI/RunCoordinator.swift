@@ -5,6 +5,7 @@ import FlowStore
 import FlowTasks
 import Foundation
 import Logging
+import Synchronization
 
 /// Runs a workflow end to end: lease, stale-run recovery, plan, engine, summary, exit code.
 struct RunCoordinator {
@@ -17,6 +18,10 @@ struct RunCoordinator {
     let logger = Logger(label: "flow.run")
 
     func run(workflowName: String, parameterValues: [String]) async throws(CommandFailure) -> FlowExit {
+        // Before anything can start a task: a Ctrl-C at any moment from here on is heard and recorded.
+        let signals = SignalForwarder(groups: project.groups)
+        let lastResort = LastResort()
+        signals.install { lastResort.run() }
         let path = try project.locate(workflowName)
         let workflow = try project.load(path)
         let overrides = try RunSetup.overrides(parameterValues, for: workflow)
@@ -43,26 +48,41 @@ struct RunCoordinator {
         }
         defer { lease.release() }
         try await recoverStaleRuns(of: workflow.name, store: store)
+        do {
+            try project.checkNameIsOwn(workflow, latestRunPath: try store.latestRun(of: workflow.name)?.workflowPath)
+        } catch let failure as CommandFailure {
+            throw failure
+        } catch {
+            throw CommandFailure(.internalError, "flow: \(error)")
+        }
 
         var setup = try RunSetup.prepare(workflow, store: store, overrides: overrides, fresh: fresh, resumeID: resumeID,
                                          actionVersions: project.actionVersions, now: now)
+        if signals.isInterrupted { return .interrupted }
         let runID: RunID
         let pid = getpid()
         do {
+            let params = setup.nonDefaultParams
             if let resuming = setup.resuming {
                 runID = resuming.id
                 try store.reopenRun(runID, params: setup.params, overrides: setup.overrides, pid: pid, lease: lease)
                 let reused = setup.plan.reuseCount
-                Console.out("resuming run \(runID) from its checkpoint: \(reused) of \(workflow.tasks.count) tasks done; --fresh starts over")
+                var line = "resuming run \(runID) from its checkpoint: \(reused) of \(workflow.tasks.count) tasks done; --fresh starts over"
+                if !params.isEmpty { line += "\n  with \(resumeID == nil ? "the same" : "its stored") params: \(params)" }
+                Console.out(line)
             } else {
                 runID = try store.createRun(workflow: workflow.name, workflowPath: path, params: setup.params, overrides: setup.overrides,
                                             startedAt: setup.startedAt, pid: pid, lease: lease)
-                Console.out("run \(runID) of '\(workflow.name)': \(workflow.tasks.count) task\(workflow.tasks.count == 1 ? "" : "s")")
+                if let why = setup.notResumed { Console.out("\(why); starting run \(runID)") }
+                var line = "run \(runID) of '\(workflow.name)': \(workflow.tasks.count) task\(workflow.tasks.count == 1 ? "" : "s")"
+                if !params.isEmpty { line += " with params: \(params)" }
+                Console.out(line)
             }
         } catch {
             throw CommandFailure(.internalError, "flow: \(error)")
         }
         setup.scope.runID = runID
+        lastResort.set { _ = try? store.markInterrupted(runID, reason: "flow was stopped by a third signal") }
         logger.debug("state database \(store.path); logs in \(project.options.stateDirectory)/logs/\(runID)")
         for index in setup.plan.order {
             let decision = setup.plan.decisions[index]
@@ -82,8 +102,7 @@ struct RunCoordinator {
         let plan = setup.plan
         let scope = setup.scope
         let execution = Task { await engine.run(plan, runID: runID, scope: scope) }
-        let signals = SignalForwarder()
-        signals.install(groups: project.groups) { _ in execution.cancel() }
+        signals.attach(execution)
         let outcome = await execution.value
         // Background processes that finished tasks left behind get their grace period and SIGKILL before the
         // run ends: none outlives flow.
@@ -96,7 +115,8 @@ struct RunCoordinator {
             Console.err("flow: \(error)")
             return .internalError
         }
-        printSummary(runID: runID, workflow: workflow.name, outcome: outcome, elapsed: elapsed, console: console)
+        printSummary(runID: runID, resumeHint: resumeHint(workflowName, overrides: setup.overrides, runID: runID), outcome: outcome,
+                     elapsed: elapsed, console: console)
         printTaskSummaries(runID: runID, workflow: workflow, store: store)
         if let error = outcome.internalError {
             Console.err("flow: \(error)")
@@ -115,6 +135,14 @@ struct RunCoordinator {
         do {
             for run in try store.staleRuns(of: workflow) {
                 let record = try store.run(run)
+                // The lock is only a file: if someone deleted it, holding "the" lease proves nothing. The run's
+                // own runner, if it is still alive, keeps its run.
+                if let record, record.pid != getpid(), store.runnerIsAlive(record) {
+                    throw CommandFailure(.alreadyRunning, """
+                        flow: workflow '\(workflow)' is already running (run \(run), pid \(record.pid.map(String.init) ?? "?"))
+                        note: its lock file \(RunLease.lockPath(for: workflow, store: store)) was removed while it ran; wait for it to finish
+                        """)
+                }
                 var groups = try store.markInterrupted(run, reason: "the runner (pid \(record?.pid.map(String.init) ?? "?")) died")
                 // Also processes started after the last recorded pid (the runner died between spawn and record).
                 groups = Array(Set(groups + ProcessGroups.groupsTagged(runID: run, statePath: store.path))).sorted()
@@ -138,7 +166,16 @@ struct RunCoordinator {
         }
     }
 
-    private func printSummary(runID: RunID, workflow: String, outcome: RunOutcome, elapsed: Duration, console: Console) {
+    /// A command that resumes this run from where the user stands: the workflow as they named it (a path stays
+    /// a path) with the run's -p values, since a plain `flow run` with other params starts a new run.
+    func resumeHint(_ workflowArgument: String, overrides: [String: String], runID: RunID) -> String {
+        if resumeID != nil { return "flow resume \(runID)" }
+        var words = ["flow", "run", ShellQuote.word(workflowArgument)]
+        for key in overrides.keys.sorted() { words += ["-p", ShellQuote.word("\(key)=\(overrides[key] ?? "")")] }
+        return words.joined(separator: " ")
+    }
+
+    private func printSummary(runID: RunID, resumeHint: String, outcome: RunOutcome, elapsed: Duration, console: Console) {
         var counts: [TaskStatus: Int] = [:]
         for status in outcome.statuses.values { counts[status, default: 0] += 1 }
         let order: [TaskStatus] = [.succeeded, .failed, .timedOut, .skipped, .interrupted, .pending]
@@ -148,7 +185,27 @@ struct RunCoordinator {
         }
         var line = "run \(runID) \(console.paint(outcome.status)) in \(DurationFormat.format(elapsed)): \(parts.joined(separator: ", "))"
         if outcome.status != .succeeded { line += "\nlogs: flow logs \(runID)" }
-        if outcome.status == .failed || outcome.status == .interrupted { line += "   resume: flow run \(workflow)" }
+        if outcome.status == .failed || outcome.status == .interrupted { line += "   resume: \(resumeHint)" }
         Console.out(line)
     }
+}
+
+/// Words quoted for a POSIX shell, so that a hint flow prints can be pasted as it is.
+enum ShellQuote {
+    static func word(_ text: String) -> String {
+        let plain = !text.isEmpty && text.unicodeScalars.allSatisfy {
+            ($0.isASCII && ($0.properties.isAlphabetic || $0.properties.numericType != nil)) || "-_./=:,@+%".unicodeScalars.contains($0)
+        }
+        if plain { return text }
+        return "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}
+
+/// What a third signal does before flow exits: once the run exists, record it interrupted.
+final class LastResort: Sendable {
+    private let action = Mutex<(@Sendable () -> Void)?>(nil)
+
+    func set(_ body: @escaping @Sendable () -> Void) { action.withLock { $0 = body } }
+
+    func run() { action.withLock { $0 }?() }
 }

@@ -8,6 +8,8 @@ struct RunSetup {
     var workflow: Workflow
     /// The run being resumed, or nil for a new run.
     var resuming: RunRecord?
+    /// Why the latest unfinished run is not the one resumed, when it is not.
+    var notResumed: String?
     var params: [String: String]
     var overrides: [String: String]
     var startedAt: String
@@ -34,6 +36,21 @@ struct RunSetup {
         return out
     }
 
+    /// `k=v, k2=v2` for the params that differ from the workflow's defaults, empty when none do.
+    var nonDefaultParams: String {
+        params.keys.sorted().filter { params[$0] != workflow.paramDefaults[$0] }
+            .map { "\($0)=\(Self.shown(params[$0] ?? ""))" }.joined(separator: ", ")
+    }
+
+    /// A value as a line of output can hold it: control characters escaped, at most 80 characters.
+    static func shown(_ value: String) -> String {
+        var out = ""
+        for scalar in value.unicodeScalars.prefix(80) {
+            out += scalar.properties.generalCategory == .control ? scalar.escaped(asASCII: true) : String(scalar)
+        }
+        return value.unicodeScalars.count > 80 ? out + "..." : out
+    }
+
     /// The run clock: `FLOW_NOW` (ISO 8601) when set, so runs are reproducible, else the real time.
     static func clock() throws(CommandFailure) -> Date {
         guard let text = HostEnvironment.value("FLOW_NOW"), !text.isEmpty else { return Date() }
@@ -43,11 +60,17 @@ struct RunSetup {
         return date
     }
 
-    /// Decides the run: `resumeID` names one; otherwise the latest run is resumed if it failed or was
-    /// interrupted, unless `fresh`.
+    /// Decides the run: `resumeID` names one, and it keeps its stored parameters (plus any `-p` given now);
+    /// otherwise the latest run is resumed if it failed or was interrupted, came from the same workflow file,
+    /// and its resolved parameters equal the ones this command would use — else it is a new run, and
+    /// `notResumed` says why.
     static func prepare(_ workflow: Workflow, store: StateStore?, overrides newOverrides: [String: String], fresh: Bool,
                         resumeID: RunID?, actionVersions: [String: String], now: Date) throws(CommandFailure) -> RunSetup {
         var resuming: RunRecord?
+        var notResumed: String?
+        let declared = Set(workflow.params.map(\.name))
+        var asked = workflow.paramDefaults
+        for (k, v) in newOverrides { asked[k] = v }
         do {
             if let resumeID {
                 guard let run = try store?.run(resumeID) else { throw CommandFailure(.notFound, "flow: no run \(resumeID)") }
@@ -59,20 +82,32 @@ struct RunSetup {
                 }
                 resuming = run
             } else if !fresh, let latest = try store?.latestRun(of: workflow.name), latest.status.isResumable || latest.status == .running {
-                resuming = latest
+                if !workflow.path.isEmpty, !latest.workflowPath.isEmpty, latest.workflowPath != workflow.path {
+                    notResumed = "not resuming run \(latest.id): it came from \(latest.workflowPath), not this file"
+                } else if latest.params.filter({ declared.contains($0.key) }) != asked {
+                    let differing = Set(asked.keys).union(latest.params.keys.filter(declared.contains)).sorted()
+                        .filter { asked[$0] != latest.params[$0] }
+                        .map { "\($0)=\(latest.params[$0].map(RunSetup.shown) ?? "(unset)")" }
+                    notResumed = "not resuming run \(latest.id): its params differ (\(differing.joined(separator: ", ")))"
+                } else {
+                    resuming = latest
+                }
             }
         } catch let error as CommandFailure {
             throw error
         } catch {
             throw CommandFailure(.internalError, "flow: \(error)")
         }
-        var overrides = resuming?.overrides ?? [:]
-        for (k, v) in newOverrides { overrides[k] = v }
-        // Overrides of params the file no longer declares are dropped rather than failing the resume.
-        let declared = Set(workflow.params.map(\.name))
-        overrides = overrides.filter { declared.contains($0.key) }
+        // A resumed run keeps the parameters it was started with: its stored, resolved values (a default changed
+        // in the file since does not leak in), then what -p says now. Params the file no longer declares are dropped.
         var params = workflow.paramDefaults
-        for (k, v) in overrides { params[k] = v }
+        var overrides = newOverrides
+        if let run = resuming {
+            for (k, v) in run.params where declared.contains(k) { params[k] = v }
+            overrides = run.overrides.filter { declared.contains($0.key) }
+            for (k, v) in newOverrides { overrides[k] = v }
+        }
+        for (k, v) in newOverrides { params[k] = v }
         let startedAt = resuming?.startedAt ?? ISOTime.format(now)
         var env = HostEnvironment.all
         let baseScope = EvaluationScope(params: params, env: env, runID: resuming?.id ?? 0, runStartedAt: startedAt)
@@ -92,7 +127,7 @@ struct RunSetup {
             }
         }
         let plan = ResumePlanner(actionVersions: actionVersions).plan(workflow, prior: prior, scope: scope)
-        return RunSetup(workflow: workflow, resuming: resuming, params: params, overrides: overrides, startedAt: startedAt,
-                        plan: plan, scope: scope)
+        return RunSetup(workflow: workflow, resuming: resuming, notResumed: notResumed, params: params, overrides: overrides,
+                        startedAt: startedAt, plan: plan, scope: scope)
     }
 }

@@ -19,6 +19,7 @@ struct StatusCommand: Subcommand {
     init(_ arguments: ParsedArguments) {
         global = GlobalOptions(arguments)
         workflow = arguments.argument("workflow")
+        if let workflow { global = global.anchored(at: workflow) }
         run = arguments.value("run")
         json = arguments.flag("json")
     }

@@ -66,6 +66,7 @@ struct GraphCommand: Subcommand {
     init(_ arguments: ParsedArguments) throws(CommandFailure) {
         global = GlobalOptions(arguments)
         workflow = arguments.required("workflow")
+        global = global.anchored(at: workflow)
         let text = arguments.value("format") ?? Format.mermaid.rawValue
         guard let format = Format(rawValue: text) else {
             throw ParsedArguments.usage(Self.spec, "--format takes mermaid or dot, not '\(text.prefix(20))'")

@@ -59,19 +59,23 @@ package final class TaskLog: Sendable {
 
     /// Writes all of `text` to `fd`, as one write(2) where the descriptor takes it whole (so lines from
     /// concurrent writers do not interleave), retrying after signals and short writes; gives up on an error.
-    package static func writeAll(_ text: String, to fd: Int32) {
+    /// Returns 0, or the errno it gave up on (EPIPE: the reader is gone).
+    @discardableResult
+    package static func writeAll(_ text: String, to fd: Int32) -> Int32 {
         var text = text
-        text.withUTF8 { writeAll($0, to: fd) }
+        return text.withUTF8 { writeAll($0, to: fd) }
     }
 
     /// `writeAll` for bytes already laid out.
-    package static func writeAll(_ bytes: UnsafeBufferPointer<UInt8>, to fd: Int32) {
+    @discardableResult
+    package static func writeAll(_ bytes: UnsafeBufferPointer<UInt8>, to fd: Int32) -> Int32 {
         var offset = 0
         while offset < bytes.count {
             let n = Glibc.write(fd, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
-            if n < 0 { if errno == EINTR { continue } else { return } }
+            if n < 0 { if errno == EINTR { continue } else { return errno } }
             offset += n
         }
+        return 0
     }
 
     package func close() {
