@@ -39,6 +39,17 @@ struct HistoryCommand: Subcommand {
         var durationSeconds: Double?
         var resumes: Int
         var error: String?
+        /// Set when the stored status is `running` but its runner is gone (shown `interrupted`).
+        var runnerGone: Bool?
+        /// For a failed run, each task that failed and its error.
+        var failedTasks: [FailedTask]?
+    }
+
+    struct FailedTask: Encodable {
+        var task: String
+        var status: String
+        var attempts: Int
+        var error: String?
     }
 
     func run() async throws {
@@ -46,13 +57,26 @@ struct HistoryCommand: Subcommand {
         guard (1...100_000).contains(limit) else { throw CommandFailure(.usage, "flow: --limit must be between 1 and 100000") }
         let project = Project(options: global)
         let wf = try project.load(try project.locate(workflow))
-        var runs: [RunRecord] = []
+        var entries: [Entry] = []
         if let store = try project.existingStore() {
-            do { runs = try store.history(of: wf.name, limit: limit) } catch { throw CommandFailure(.internalError, "flow: \(error)") }
-        }
-        let entries = runs.map { r in
-            Entry(id: r.id, status: r.status.rawValue, startedAt: r.startedAt, createdAt: r.createdAt, finishedAt: r.finishedAt,
-                  durationSeconds: r.finishedAt.map { $0.timeIntervalSince(r.createdAt) }, resumes: r.resumes, error: r.error)
+            do {
+                for r in try store.history(of: wf.name, limit: limit) {
+                    let shown = ShownStatus(r, store: store)
+                    var failed: [FailedTask]?
+                    if r.status == .failed {
+                        failed = try store.taskStates(of: r.id).values
+                            .filter { $0.status == .failed || $0.status == .timedOut }
+                            .sorted { ($0.finishedAt ?? .distantPast, $0.task.rawValue) < ($1.finishedAt ?? .distantPast, $1.task.rawValue) }
+                            .map { FailedTask(task: $0.task.rawValue, status: $0.status.rawValue, attempts: $0.attempts, error: $0.reason) }
+                    }
+                    entries.append(Entry(id: r.id, status: shown.status.rawValue, startedAt: r.startedAt, createdAt: r.createdAt,
+                                         finishedAt: r.finishedAt, durationSeconds: r.finishedAt.map { $0.timeIntervalSince(r.createdAt) },
+                                         resumes: r.resumes, error: shown.note ?? r.error, runnerGone: shown.runnerGone ? true : nil,
+                                         failedTasks: failed))
+                }
+            } catch {
+                throw CommandFailure(.internalError, "flow: \(error)")
+            }
         }
         if json {
             try JSONDocument.print(Document(workflow: wf.name, runs: entries))
@@ -66,9 +90,19 @@ struct HistoryCommand: Subcommand {
         for e in entries {
             table.rows.append([String(e.id), e.status, ISOTime.format(e.createdAt),
                                e.durationSeconds.map { DurationFormat.format(.milliseconds(Int64($0 * 1000))) } ?? "-",
-                               String(e.resumes), e.error ?? ""])
+                               String(e.resumes), Self.errorColumn(e)])
         }
         Console.out(table.render())
+    }
+}
+
+extension HistoryCommand {
+    /// The failing task first (`backfill: HTTP 401 ... (not retried: permanent error)`), then the run's own error.
+    static func errorColumn(_ e: Entry) -> String {
+        var parts = (e.failedTasks ?? []).map { "\($0.task): \($0.error ?? $0.status)" }
+        if let error = e.error, !error.isEmpty { parts.append(error) }
+        let text = parts.joined(separator: "; ").replacingOccurrences(of: "\n", with: " ")
+        return text.count > 160 ? String(text.prefix(157)) + "..." : text
     }
 }
 
@@ -110,14 +144,18 @@ struct ListCommand: Subcommand {
         try LogSetup.bootstrap(global.logLevel)
         let project = Project(options: global)
         var latest: [String: RunRecord] = [:]
-        if let store = try project.existingStore() {
+        let store = try project.existingStore()
+        if let store {
             do { latest = try store.latestRuns() } catch { throw CommandFailure(.internalError, "flow: \(error)") }
         }
         var entries: [Entry] = []
         for path in project.workflowFiles() {
             let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
             if let wf = try? project.load(path) {
-                let last = latest[wf.name].map { LastRun(id: $0.id, status: $0.status.rawValue, createdAt: $0.createdAt, finishedAt: $0.finishedAt) }
+                let last = latest[wf.name].map { run in
+                    LastRun(id: run.id, status: (store.map { ShownStatus(run, store: $0).status } ?? run.status).rawValue,
+                            createdAt: run.createdAt, finishedAt: run.finishedAt)
+                }
                 entries.append(Entry(name: wf.name, path: project.display(path), valid: true, tasks: wf.tasks.count,
                                      description: wf.description, lastRun: last))
             } else {

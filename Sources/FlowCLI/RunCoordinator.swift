@@ -152,6 +152,8 @@ struct RunCoordinator {
                 if killed > 0 { line += " and stopped \(killed) orphaned task process group\(killed == 1 ? "" : "s")" }
                 Console.err(line)
             }
+        } catch let failure as CommandFailure {
+            throw failure
         } catch {
             throw CommandFailure(.internalError, "flow: \(error)")
         }

@@ -131,3 +131,23 @@ struct RunSetup {
                         startedAt: startedAt, plan: plan, scope: scope)
     }
 }
+
+/// A run's status as commands show it: a run stored `running` whose runner is gone is shown `interrupted`
+/// at once (the next `flow run` records it so), not left looking alive.
+struct ShownStatus {
+    var status: RunStatus
+    var runnerGone: Bool
+    var note: String?
+
+    init(_ run: RunRecord, store: StateStore) {
+        if run.status == .running, !store.runnerIsAlive(run) {
+            status = .interrupted
+            runnerGone = true
+            note = "its runner (pid \(run.pid.map(String.init) ?? "?")) is gone; the next 'flow run' records it interrupted"
+        } else {
+            status = run.status
+            runnerGone = false
+            note = nil
+        }
+    }
+}

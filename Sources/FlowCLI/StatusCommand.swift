@@ -41,6 +41,7 @@ struct StatusCommand: Subcommand {
         var resumes: Int
         var params: [String: String]
         var error: String?
+        var runnerGone: Bool?
     }
 
     struct TaskEntry: Encodable {
@@ -81,7 +82,7 @@ struct StatusCommand: Subcommand {
             let states = try store.taskStates(of: record.id)
             if order.isEmpty { order = states.keys.sorted() }
             for key in states.keys.sorted() where !order.contains(key) { order.append(key) }
-            try render(record, states: states, order: order)
+            try render(record, shown: ShownStatus(record, store: store), states: states, order: order)
         } catch let error as CommandFailure {
             throw error
         } catch {
@@ -89,29 +90,32 @@ struct StatusCommand: Subcommand {
         }
     }
 
-    private func render(_ record: RunRecord, states: [TaskID: TaskStateRecord], order: [TaskID]) throws(CommandFailure) {
+    private func render(_ record: RunRecord, shown: ShownStatus, states: [TaskID: TaskStateRecord], order: [TaskID]) throws(CommandFailure) {
         func duration(_ a: Date?, _ b: Date?) -> Double? {
             guard let a, let b else { return nil }
             return b.timeIntervalSince(a)
         }
         if json {
-            let run = RunEntry(id: record.id, workflow: record.workflow, status: record.status.rawValue, startedAt: record.startedAt,
+            let run = RunEntry(id: record.id, workflow: record.workflow, status: shown.status.rawValue, startedAt: record.startedAt,
                                createdAt: record.createdAt, finishedAt: record.finishedAt,
                                durationSeconds: duration(record.createdAt, record.finishedAt), resumes: record.resumes,
-                               params: record.params, error: record.error)
+                               params: record.params, error: shown.note ?? record.error, runnerGone: shown.runnerGone ? true : nil)
             let tasks = order.map { id -> TaskEntry in
                 let s = states[id]
-                return TaskEntry(id: id.rawValue, status: (s?.status ?? .pending).rawValue, attempts: s?.attempts ?? 0,
+                var status = s?.status ?? .pending
+                if shown.runnerGone, status == .running { status = .interrupted }
+                return TaskEntry(id: id.rawValue, status: status.rawValue, attempts: s?.attempts ?? 0,
                                  durationSeconds: duration(s?.startedAt, s?.finishedAt), reason: s?.reason, outputs: s?.outputs ?? [:])
             }
             try JSONDocument.print(Document(run: run, tasks: tasks))
             return
         }
         let console = Console()
-        var header = "run \(record.id) of '\(record.workflow)': \(console.paint(record.status)), started \(ISOTime.format(record.createdAt))"
+        var header = "run \(record.id) of '\(record.workflow)': \(console.paint(shown.status)), started \(ISOTime.format(record.createdAt))"
         if let d = duration(record.createdAt, record.finishedAt) { header += ", took \(DurationFormat.format(.milliseconds(Int64(d * 1000))))" }
         if record.resumes > 0 { header += ", resumed \(record.resumes) time\(record.resumes == 1 ? "" : "s")" }
         Console.out(header)
+        if let note = shown.note { Console.out("note: \(note)") }
         if let error = record.error { Console.out("error: \(error)") }
         var table = Table(header: ["TASK", "STATUS", "ATTEMPTS", "DURATION", "DETAIL"])
         for id in order {
@@ -123,7 +127,9 @@ struct StatusCommand: Subcommand {
                 detail = detail.isEmpty ? text : detail + "; " + text
             }
             let d = duration(s?.startedAt, s?.finishedAt).map { DurationFormat.format(.milliseconds(Int64($0 * 1000))) } ?? "-"
-            table.rows.append([id.rawValue, (s?.status ?? .pending).rawValue, String(s?.attempts ?? 0), d, detail])
+            var status = s?.status ?? .pending
+            if shown.runnerGone, status == .running { status = .interrupted }
+            table.rows.append([id.rawValue, status.rawValue, String(s?.attempts ?? 0), d, detail])
         }
         Console.out(table.render())
     }

@@ -91,7 +91,7 @@ extension Engine {
     func end(_ started: StartedAttempt, of setup: TaskSetup, attempt: Int, runID: RunID, result: AttemptResult,
              elapsed: Duration, interrupted: Bool, log: TaskLog?, logs: LogRecycler) -> AttemptEnd {
         let task = setup.task
-        let outcome: AttemptOutcome
+        var outcome: AttemptOutcome
         var outputs: [String: String] = [:]
         var retryable = false
         switch result {
@@ -110,6 +110,15 @@ extension Engine {
             retryable = true
         }
         let willRetry = retryable && attempt < task.retry.retries + 1 && !interrupted
+        // The final failure says why there is no further attempt, so `status` and `history` can tell a permanent
+        // error from a spent retry budget.
+        if !willRetry, outcome.status == .failed || outcome.status == .timedOut, let error = outcome.error {
+            if !retryable, outcome.status == .failed {
+                outcome.error = error + (task.retry.retries > 0 ? " (not retried: permanent error)" : "")
+            } else if task.retry.retries > 0 {
+                outcome.error = error + " (after \(attempt) attempts)"
+            }
+        }
         if let message = outcome.error { log?.write("flow: attempt \(started.number) of '\(task.id)': \(message)") }
         let logKept = log.map(logs.finish) ?? false
         let finish = Transition.attemptFinished(attempt: started.id, run: runID, task: task.id, outcome: outcome,
