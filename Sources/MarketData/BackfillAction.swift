@@ -13,34 +13,51 @@ package struct BackfillAction: Action {
                             ActionInput("start", required: true, "ISO 8601 UTC, inclusive"),
                             ActionInput("end", required: true, "ISO 8601 UTC, exclusive"),
                         ] + MarketInputs.calendar + SourceInputs.all,
-                        outputs: ["bars_added", "bars_written", "chunks", "first_day", "last_day", "source"])
+                        outputs: ["bars_added", "bars_written", "chunks", "first_day", "last_day", "source", "added_by_symbol"])
     }
 
-    package var version: String { "1" }
+    package var version: String { "2" }
+
+    /// Checkpoint keys. A symbol's position is `at.SYMBOL` and totals are `total.*`: no symbol can collide with a
+    /// total (`-p symbols=total.added` once made a dictionary literal with a duplicate key and trapped).
+    static func positionKey(_ symbol: String) -> String { "at." + symbol }
 
     package func run(_ context: TaskContext) async throws -> [String: String] {
         let symbols = try context.symbols
         let calendar = try context.tradingCalendar
         guard let start = try context.time("start"), let end = try context.time("end") else {
-            return ["bars_added": "0", "bars_written": "0", "chunks": "0", "first_day": "", "last_day": ""]
+            return ["bars_added": "0", "bars_written": "0", "chunks": "0", "first_day": "", "last_day": "", "added_by_symbol": "{}"]
         }
         let choice = try context.chooseSource()
-        let queue = try MarketDatabase.open(try context.databasePath)
+        let path = try context.databasePath
+        // One writer of this market database at a time, whichever state database or folder flow runs from; the
+        // lock is the one detect-gap took for this run when it did.
+        let lock = try await MarketLock.acquire(path, run: context.runID, holder: "backfill")
+        defer { lock.release(after: "backfill") }
+        let queue = try MarketDatabase.open(path)
         defer { try? queue.close() }
 
         // Totals carry over from earlier attempts of this task, so a resumed backfill reports (and
         // hands build-features) everything the whole backfill touched, not only its last attempt.
-        let saved = context.checkpoint
+        var saved = context.checkpoint
         var added = saved["total.added"].flatMap { Int($0) } ?? 0
         var written = saved["total.written"].flatMap { Int($0) } ?? 0
         var chunksDone = saved["total.chunks"].flatMap { Int($0) } ?? 0
         var firstDay = saved["total.first_day"].flatMap(TradingCalendar.day(of:))
         var lastDay = saved["total.last_day"].flatMap(TradingCalendar.day(of:))
+        var addedBySymbol = (saved["total.added_by_symbol"]).map(BackfillAction.counts) ?? [:]
         for symbol in symbols {
-            // A retried or resumed attempt starts at the first unfinished chunk.
-            let resumeAt = context.checkpoint[symbol].flatMap(UTCTime.parse).map { max(start, $0) } ?? start
-            if resumeAt > start { context.log.write("\(symbol): resuming at \(UTCTime.iso(resumeAt)) from the checkpoint") }
-            for chunk in calendar.chunks(from: resumeAt, to: end) {
+            // Each symbol starts where its own data ends: a symbol added later, or a resumed or widened backfill,
+            // never asks the vendor again for days this database already holds (each request costs money).
+            let stored = try await queue.read { db in
+                (try MarketDatabase.newestBar(db, symbol: symbol), try MarketDatabase.syncedUntil(db, symbol: symbol))
+            }
+            let storedEnd = max(stored.0.map { $0.ts + 60 } ?? start, stored.1?.ts ?? start)
+            // A checkpoint from before version 2 kept the position under the bare symbol.
+            let checkpointed = (saved[BackfillAction.positionKey(symbol)] ?? saved[symbol]).flatMap(UTCTime.parse) ?? start
+            let from = max(start, storedEnd, checkpointed)
+            if from > start { context.log.write("\(symbol): starting at \(UTCTime.iso(from)), where its stored data ends") }
+            for chunk in calendar.chunks(from: from, to: end) {
                 try Task.checkCancellation()
                 let result = try await choice.source.fetch(symbol: symbol, start: chunk.start, end: chunk.end)
                 let syncedUntil = result.clampedEnd ?? chunk.end
@@ -48,23 +65,28 @@ package struct BackfillAction: Action {
                 do {
                     new = try BarWriter.write(result.bars, symbol: symbol, source: choice.source.name, range: (chunk.start, chunk.end),
                                               syncedUntil: syncedUntil, to: queue, now: context.nowSeconds)
+                } catch let error as BarWriter.SourceMix {
+                    throw TaskFailure(error.message(path: path), retryable: false)
                 } catch let error as DatabaseError {
-                    throw TaskFailure(MarketDatabase.describe(error, path: try context.databasePath),
-                                      retryable: error.resultCode == .SQLITE_BUSY)
+                    throw TaskFailure(MarketDatabase.describe(error, path: path), retryable: error.resultCode == .SQLITE_BUSY)
                 }
                 CrashPoint.hit("after-chunk-commit")
                 added += new
+                addedBySymbol[symbol, default: 0] += new
                 written += result.bars.count
                 chunksDone += 1
                 if !result.bars.isEmpty {
                     firstDay = min(firstDay ?? chunk.day, chunk.day)
                     lastDay = max(lastDay ?? chunk.day, chunk.day)
                 }
-                try context.saveCheckpoint([
-                    symbol: UTCTime.iso(syncedUntil), "total.added": String(added), "total.written": String(written),
-                    "total.chunks": String(chunksDone), "total.first_day": firstDay.map(TradingCalendar.dateString) ?? "",
-                    "total.last_day": lastDay.map(TradingCalendar.dateString) ?? "",
-                ])
+                saved[BackfillAction.positionKey(symbol)] = UTCTime.iso(syncedUntil)
+                saved["total.added"] = String(added)
+                saved["total.written"] = String(written)
+                saved["total.chunks"] = String(chunksDone)
+                saved["total.first_day"] = firstDay.map(TradingCalendar.dateString) ?? ""
+                saved["total.last_day"] = lastDay.map(TradingCalendar.dateString) ?? ""
+                saved["total.added_by_symbol"] = BackfillAction.json(addedBySymbol)
+                try context.saveCheckpoint(saved)
                 context.log.write("\(symbol) \(TradingCalendar.dateString(chunk.day)): \(result.bars.count) bars (\(new) new)"
                                   + (choice.source.name == "demo" ? " [demo data]" : ""))
                 if result.clampedEnd != nil, syncedUntil < chunk.end {
@@ -73,10 +95,25 @@ package struct BackfillAction: Action {
                 }
             }
         }
+        for symbol in symbols where addedBySymbol[symbol] == nil { addedBySymbol[symbol] = 0 }
         return [
             "bars_added": String(added), "bars_written": String(written), "chunks": String(chunksDone),
             "first_day": firstDay.map(TradingCalendar.dateString) ?? "", "last_day": lastDay.map(TradingCalendar.dateString) ?? "",
-            "source": choice.source.name,
+            "source": choice.source.name, "added_by_symbol": BackfillAction.json(addedBySymbol),
         ]
+    }
+
+    /// `{"GC":12,"MGC":0}`: sorted keys, so the output is stable.
+    static func json(_ counts: [String: Int]) -> String {
+        let body = counts.keys.sorted().map { "\"\($0)\":\(counts[$0] ?? 0)" }.joined(separator: ",")
+        return "{" + body + "}"
+    }
+
+    /// The counts of `json`; anything that is not such an object reads as none.
+    static func counts(_ text: String) -> [String: Int] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return [:] }
+        var out: [String: Int] = [:]
+        for (k, v) in object { if let n = v as? Int { out[k] = n } }
+        return out
     }
 }

@@ -4,6 +4,17 @@ import GRDBSQLite
 
 /// Writes one validated chunk of bars and the sync position in one transaction, idempotently.
 package enum BarWriter {
+    /// The database already holds another source's data; nothing of the chunk was written.
+    package struct SourceMix: Error {
+        package var stored: String
+        package var incoming: String
+
+        func message(path: String) -> String {
+            "'\(path)' holds data from source '\(stored)', not '\(incoming)'; nothing was written. Use a separate database "
+                + "for each source (for example -p db=data/market-\(incoming).db)"
+        }
+    }
+
     /// Upserts `bars` and sets `sync_state.synced_until = syncedUntil`; returns how many rows are new.
     /// Rows that already hold the same values are not rewritten, so a repeated chunk changes nothing.
     package static func write(_ bars: [Bar], symbol: String, source: String, range: (start: Int64, end: Int64),
@@ -11,6 +22,11 @@ package enum BarWriter {
         try queue.writeWithoutTransaction { db in
             var added = 0
             try db.inTransaction(.immediate) {
+                // Checked inside the writing transaction: whichever state database or folder another flow runs
+                // from, its bars cannot land between this check and this chunk's commit.
+                if let stored = try MarketDatabase.foreignSource(db, symbol: symbol, source: source) {
+                    throw SourceMix(stored: stored, incoming: source)
+                }
                 let countSQL = "SELECT count(*) FROM bars_1m WHERE symbol = ? AND ts_utc >= ? AND ts_utc < ?"
                 let before = try Int.fetchOne(db, sql: countSQL, arguments: [symbol, range.start, range.end]) ?? 0
                 let upsert = try db.cachedStatement(sql: """

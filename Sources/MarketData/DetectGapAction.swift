@@ -21,18 +21,24 @@ package struct DetectGapAction: Action {
         let now = context.nowSeconds
         let firstStart = try context.time("start") ?? UTCTime.floorToMinute(now - 30 * 86_400)
         let choice = try context.chooseSource()
-        let queue = try MarketDatabase.open(try context.databasePath)
+        let path = try context.databasePath
+        // Held until this run's backfill ends (or the run does): two flows, whatever their state databases, never
+        // detect and fill the same market database at once.
+        let lock = try await MarketLock.acquire(path, run: context.runID, holder: "detect-gap")
+        _ = lock
+        let queue = try MarketDatabase.open(path)
         defer { try? queue.close() }
 
         var detail: [[String: String]] = []
         var overallStart: Int64?
         var overallEnd: Int64?
         for symbol in symbols {
-            let (newest, synced) = try await queue.read { db in
-                (try MarketDatabase.newestBar(db, symbol: symbol), try MarketDatabase.syncedUntil(db, symbol: symbol))
+            let (newest, synced, foreign) = try await queue.read { db in
+                (try MarketDatabase.newestBar(db, symbol: symbol), try MarketDatabase.syncedUntil(db, symbol: symbol),
+                 try MarketDatabase.foreignSource(db, symbol: symbol, source: choice.source.name))
             }
-            if let stored = newest?.source ?? synced?.source, stored != choice.source.name {
-                throw TaskFailure("\(symbol) in this database came from source '\(stored)', not '\(choice.source.name)'; "
+            if let stored = foreign {
+                throw TaskFailure("this database holds data from source '\(stored)', not '\(choice.source.name)'; "
                                   + "use a separate database for each source (for example -p db=data/market-\(choice.source.name).db)",
                                   retryable: false)
             }

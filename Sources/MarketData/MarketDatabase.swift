@@ -81,6 +81,17 @@ package enum MarketDatabase {
                          arguments: [symbol]).map { ($0["ts_utc"], $0["source"]) }
     }
 
+    /// A source other than `source` that this database already holds data from, if any: any symbol's sync
+    /// position (every chunk writes one with its bars) or `symbol`'s own newest bar. A database holds one
+    /// source's data, so vendor and demo bars can never interleave.
+    package static func foreignSource(_ db: Database, symbol: String, source: String) throws -> String? {
+        if let other = try String.fetchOne(db, sql: "SELECT source FROM sync_state WHERE source != ? LIMIT 1", arguments: [source]) {
+            return other
+        }
+        if let newest = try newestBar(db, symbol: symbol), newest.source != source { return newest.source }
+        return nil
+    }
+
     /// How far a symbol has been fetched (even where the source had no bars), and from which source.
     package static func syncedUntil(_ db: Database, symbol: String) throws -> (ts: Int64, source: String)? {
         try Row.fetchOne(db, sql: "SELECT synced_until, source FROM sync_state WHERE symbol = ?", arguments: [symbol])

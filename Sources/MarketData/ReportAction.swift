@@ -10,14 +10,15 @@ package struct ReportAction: Action {
         ActionSignature(name: "market.report", summary: "summarises freshness and completeness per symbol",
                         inputs: MarketInputs.database + [
                             ActionInput("source", "the source used (labels demo data)"),
-                            ActionInput("bars_added", "bars the backfill added in this run"),
+                            ActionInput("bars_added", "bars the backfill added in this run, all symbols"),
+                            ActionInput("added_by_symbol", "the backfill's per-symbol counts ({\"MGC\":12}); each symbol's line shows its own"),
                             ActionInput("notice", "a line to show with the report, such as the demo-source notice"),
                             ActionInput("available_end", "what the source could deliver (ISO 8601), to measure how far behind"),
                         ] + MarketInputs.calendar,
                         outputs: ["summary", "json"])
     }
 
-    package var version: String { "1" }
+    package var version: String { "2" }
 
     package func run(_ context: TaskContext) async throws -> [String: String] {
         let symbols = try context.symbols
@@ -25,7 +26,13 @@ package struct ReportAction: Action {
         let queue = try MarketDatabase.open(try context.databasePath)
         defer { try? queue.close() }
         let hours = GlobexHours()
-        let added = Int(context.inputs["bars_added"] ?? "") ?? 0
+        // Each symbol's own count; a lone total (an older workflow without added_by_symbol) belongs to a lone symbol.
+        let bySymbol = BackfillAction.counts(context.inputs["added_by_symbol"] ?? "")
+        let total = Int(context.inputs["bars_added"] ?? "") ?? 0
+        func addedCount(_ symbol: String) -> Int {
+            if let n = bySymbol[symbol] { return n }
+            return bySymbol.isEmpty && symbols.count == 1 ? total : 0
+        }
         let availableEnd = try context.time("available_end") ?? UTCTime.floorToMinute(context.nowSeconds)
         var lines: [String] = []
         var entries: [[String: Any]] = []
@@ -36,7 +43,8 @@ package struct ReportAction: Action {
                 let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM bars_1m WHERE symbol = ?", arguments: [symbol]) ?? 0
                 return (newest?.ts, newest?.source, feature, count)
             }
-            let (newest, storedSource, featureDay, total) = facts
+            let (newest, storedSource, featureDay, stored) = facts
+            let added = addedCount(symbol)
             let source = storedSource ?? context.inputs["source"] ?? "?"
             let demo = source == "demo" ? " [demo data]" : ""
             guard let newest else {
@@ -71,11 +79,11 @@ package struct ReportAction: Action {
             }
             let missing = max(0, expected - present)
             let local = ReportAction.localTime(newest, calendar: calendar)
-            lines.append("\(symbol): newest bar \(UTCTime.iso(newest)) (\(local)), +\(added) bars this run, \(total) in all, "
+            lines.append("\(symbol): newest bar \(UTCTime.iso(newest)) (\(local)), +\(added) bars this run, \(stored) in all, "
                          + "features to \(featureDay ?? "none"), \(behind) open-market min behind the source, "
                          + "\(missing) missing open-market minutes in the last 7 trading days, source \(source)\(demo)")
             entries.append([
-                "symbol": symbol, "newest_bar_utc": UTCTime.iso(newest), "newest_bar_local": local, "bars_added": added, "bars": total,
+                "symbol": symbol, "newest_bar_utc": UTCTime.iso(newest), "newest_bar_local": local, "bars_added": added, "bars": stored,
                 "newest_feature_day": featureDay ?? NSNull(), "minutes_behind": behind, "missing_minutes_7d": missing, "source": source,
                 "demo": source == "demo",
             ])

@@ -41,7 +41,7 @@ struct ActionTests {
         await #expect {
             _ = try await DetectGapAction().run(context(["db": "m.db", "symbols": "MGC", "source": "csv", "csv_dir": "csv"]))
         } throws: { error in
-            (error as? TaskFailure)?.message.contains("came from source 'demo'") == true
+            (error as? TaskFailure)?.message.contains("holds data from source 'demo', not 'csv'") == true
         }
     }
 
@@ -88,5 +88,28 @@ struct ActionTests {
         await #expect {
             _ = try await HealthCheckAction().run(context(["db": "v.db", "max_schema_version": "1"]))
         } throws: { error in (error as? TaskFailure)?.message.contains("schema version 7") == true }
+    }
+}
+
+@Suite("bar writer")
+struct BarWriterSourceTests {
+    @Test("a chunk from another source is refused inside its own transaction, and nothing of it is written")
+    func refusesAnotherSource() throws {
+        let dir = TemporaryDirectory("bar-writer")
+        let queue = try MarketDatabase.open(dir.path + "/m.db")
+        let bar = Bar(symbol: "GC", ts: 1_768_431_600, open: 1, high: 2, low: 1, close: 2, volume: 3, instrumentID: 1, source: "databento")
+        _ = try BarWriter.write([bar], symbol: "GC", source: "databento", range: (1_768_431_600, 1_768_431_660),
+                                syncedUntil: 1_768_431_660, to: queue, now: 0)
+        var demo = bar
+        demo.symbol = "MGC"
+        demo.source = "demo"
+        #expect(throws: BarWriter.SourceMix.self) {
+            _ = try BarWriter.write([demo], symbol: "MGC", source: "demo", range: (1_768_431_600, 1_768_431_660),
+                                    syncedUntil: 1_768_431_660, to: queue, now: 0)
+        }
+        let rows = try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM bars_1m WHERE source = 'demo'") }
+        #expect(rows == 0)
+        let synced = try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sync_state WHERE symbol = 'MGC'") }
+        #expect(synced == 0)
     }
 }

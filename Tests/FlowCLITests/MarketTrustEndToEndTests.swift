@@ -1,0 +1,80 @@
+import Foundation
+import FlowTestSupport
+import GRDB
+import Testing
+
+extension EndToEnd {
+    /// The market pipeline never pays twice and never mixes sources, however flow is started.
+    @Suite("market data is bought once and never mixed, end to end")
+    struct MarketTrustEndToEndTests {
+        func project() throws -> Project {
+            let p = Project()
+            let text = try String(contentsOfFile: Repository.root + "/workflows/daily-update.yaml", encoding: .utf8)
+            try p.workflow("daily-update", text.replacingOccurrences(of: "retry_delay: 10s", with: "retry_delay: 100ms"))
+            return p
+        }
+
+        func ranges(_ fake: FakeDatabento) -> [String] {
+            fake.requests.filter { $0.path == "/v0/timeseries.get_range" }
+                .map { "\($0.query["symbols"] ?? "?") \($0.query["start"] ?? "?")" }
+        }
+
+        @Test("adding a second symbol fetches only that symbol; no stored day is requested again; the report counts each symbol's own bars")
+        func secondSymbol() async throws {
+            let fake = try await blocking { try FakeDatabento(availableEnd: "2026-01-16T23:00:00.000000000Z") }
+            let p = try project()
+            let env = ["FLOW_NOW": "2026-01-17T00:00:00Z", "DATABENTO_API_KEY": fake.key, "DATABENTO_BASE_URL": fake.baseURL]
+            let first = try await p.flow("run", "daily-update", "-p", "start=2026-01-14T23:00:00Z", env: env)
+            #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+            let afterFirst = ranges(fake)
+            #expect(afterFirst.count == 2 && afterFirst.allSatisfy { $0.hasPrefix("MGC.v.0 ") }, "\(afterFirst)")
+
+            let second = try await p.flow("run", "daily-update", "-p", "start=2026-01-14T23:00:00Z", "-p", "symbols=MGC,GC", env: env)
+            #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
+            let all = ranges(fake)
+            let added = Array(all.dropFirst(afterFirst.count))
+            #expect(added.count == 2 && added.allSatisfy { $0.hasPrefix("GC.v.0 ") }, "MGC was fetched again: \(added)")
+            #expect(Set(all).count == all.count, "a request repeated: \(all)")
+            #expect(second.stdout.contains("report: MGC: newest bar"), "\(second.stdout)")
+            let mgc = second.stdout.split(separator: "\n").first { $0.hasPrefix("report: MGC:") } ?? ""
+            let gc = second.stdout.split(separator: "\n").first { $0.hasPrefix("report: GC:") } ?? ""
+            #expect(mgc.contains("+0 bars this run"), "\(mgc)")
+            #expect(gc.contains("+2366 bars this run"), "\(gc)")
+            let json = try await p.statusJSON("daily-update")
+            let report = (json["tasks"] as? [[String: Any]])?.first { $0["id"] as? String == "report" }
+            let text = ((report?["outputs"] as? [String: Any])?["json"] as? String) ?? ""
+            let doc = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+            let counts = (doc?["symbols"] as? [[String: Any]] ?? []).reduce(into: [String: Int]()) { $0[$1["symbol"] as? String ?? "?"] = $1["bars_added"] as? Int }
+            #expect(counts == ["MGC": 0, "GC": 2366], "\(counts)")
+        }
+
+        @Test("a symbol named like flow's own checkpoint keys is just a symbol: no crash, on the run or its resume")
+        func symbolNamedLikeAKey() async throws {
+            let p = try project()
+            let env = ["FLOW_NOW": "2026-01-28T21:00:00Z"]
+            let result = try await p.flow("run", "daily-update", "-p", "symbols=total.added,MGC", env: env)
+            #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+            #expect(result.stdout.contains("report: total.added: newest bar"), "\(result.stdout)")
+            let again = try await p.flow("run", "daily-update", "-p", "symbols=total.added,MGC", env: env)
+            #expect(again.status == 0)
+        }
+
+        @Test("two state databases on one market database: the second source is refused and nothing of it is written")
+        func sourcesNeverMix() async throws {
+            let fake = try await blocking { try FakeDatabento(availableEnd: "2026-01-16T23:00:00.000000000Z") }
+            let p = try project()
+            let cron = ["FLOW_NOW": "2026-01-17T00:00:00Z", "DATABENTO_API_KEY": fake.key, "DATABENTO_BASE_URL": fake.baseURL,
+                        "FLOW_STATE": p.root + "/cron-state/state.db"]
+            let vendor = try await p.flow("run", "daily-update", "-p", "start=2026-01-14T23:00:00Z", env: cron)
+            #expect(vendor.status == 0, "\(vendor.stdout)\(vendor.stderr)")
+            let before = try await MarketSnapshot.take(p.root + "/data/market.db")
+            let manual = try await p.flow("run", "daily-update", "-p", "start=2026-01-14T23:00:00Z",
+                                          env: ["FLOW_NOW": "2026-01-17T00:00:00Z", "FLOW_STATE": p.root + "/manual/state.db"])
+            #expect(manual.status == 1)
+            #expect(manual.stdout.contains("holds data from source 'databento', not 'demo'"), "\(manual.stdout)")
+            #expect(try await MarketSnapshot.take(p.root + "/data/market.db") == before)
+            let demoRows = try await SQLiteFile.rows(p.root + "/data/market.db", "SELECT count(*) FROM bars_1m WHERE source = 'demo'")
+            #expect(demoRows == ["0"])
+        }
+    }
+}
