@@ -30,18 +30,19 @@ package enum SourceSelector {
         package var notice: String?
     }
 
-    package static func choose(_ name: String, inputs: [String: String], env: [String: String], workingDirectory: String) throws -> Choice {
+    package static func choose(_ name: String, inputs: [String: String], env: [String: String], workingDirectory: String,
+                               run: RunID = 0, log: @escaping @Sendable (String) -> Void = { _ in }) throws -> Choice {
         let key = env["DATABENTO_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         switch name {
         case "auto":
-            if let key { return Choice(source: try DatabentoSource(apiKey: key, inputs: inputs, env: env), notice: nil) }
+            if let key { return Choice(source: try DatabentoSource(apiKey: key, inputs: inputs, env: env, run: run, log: log), notice: nil) }
             return Choice(source: DemoSource(),
                           notice: "no DATABENTO_API_KEY: using the offline demo source (synthetic bars, labelled 'demo'); set DATABENTO_API_KEY to fetch real data")
         case "databento":
             guard let key else {
                 throw TaskFailure("source 'databento' needs the DATABENTO_API_KEY environment variable", retryable: false)
             }
-            return Choice(source: try DatabentoSource(apiKey: key, inputs: inputs, env: env), notice: nil)
+            return Choice(source: try DatabentoSource(apiKey: key, inputs: inputs, env: env, run: run, log: log), notice: nil)
         case "demo":
             return Choice(source: DemoSource(), notice: "using the offline demo source: synthetic bars labelled 'demo'")
         case "csv":

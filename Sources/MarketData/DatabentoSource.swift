@@ -12,9 +12,13 @@ package struct DatabentoSource: BarSource {
     /// How a symbol becomes the requested continuous contract: `{root}` is replaced by the symbol.
     let symbolRule: String
     let timeout: TimeInterval
+    let retry: VendorRetry
 
-    package init(apiKey: String, inputs: [String: String], env: [String: String]) throws {
+    package init(apiKey: String, inputs: [String: String], env: [String: String], run: RunID = 0,
+                 log: @escaping @Sendable (String) -> Void = { _ in }) throws {
         self.apiKey = apiKey
+        let scrub = SecretScrubber(secret: apiKey)
+        retry = VendorRetry(env: env, run: run, log: { log(scrub.clean($0)) })
         let base = env["DATABENTO_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://hist.databento.com"
         guard let url = URL(string: base), url.scheme == "https" || url.scheme == "http" else {
             throw TaskFailure("DATABENTO_BASE_URL '\(base.prefix(80))' is not an http(s) URL", retryable: false)
@@ -32,21 +36,47 @@ package struct DatabentoSource: BarSource {
     }
 
     package func availableEnd(symbol: String, now: Int64) async throws -> Int64? {
-        let response = try await HTTPTransport.get(url("v0/metadata.get_dataset_range", [("dataset", dataset)]),
-                                                   user: apiKey, timeout: timeout)
+        try await scrubbed {
+            try await retry.run("dataset range of \(dataset)") { try await fetchAvailableEnd() }
+        }
+    }
+
+    /// Every message that leaves this source is scrubbed of the key (plain, URL-encoded, base64) and capped in
+    /// length: a proxy's or a server's error page may echo the request's credentials back.
+    private func scrubbed<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch var failure as TaskFailure {
+            failure.message = SecretScrubber(secret: apiKey).clean(failure.message)
+            throw failure
+        }
+    }
+
+    private func fetchAvailableEnd() async throws -> Int64? {
+        let response = try await HTTPTransport.once(url("v0/metadata.get_dataset_range", [("dataset", dataset)]),
+                                                    user: apiKey, timeout: timeout)
         try DatabentoErrors.check(response, what: "dataset range of \(dataset)")
         guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else {
-            throw TaskFailure("dataset range of \(dataset): the response is not JSON")
+            throw TransientVendorError(message: "dataset range of \(dataset): the response is not JSON")
         }
         // Prefer the schema's own range: ohlcv-1m may end earlier than the dataset.
         let schemaEnd = ((object["schema"] as? [String: Any])?["ohlcv-1m"] as? [String: Any])?["end"] as? String
         guard let text = schemaEnd ?? object["end"] as? String, let end = UTCTime.parse(text) else {
-            throw TaskFailure("dataset range of \(dataset): no 'end' in the response")
+            throw TransientVendorError(message: "dataset range of \(dataset): no 'end' in the response")
         }
         return UTCTime.floorToMinute(end)
     }
 
     package func fetch(symbol: String, start: Int64, end: Int64) async throws -> FetchResult {
+        try await scrubbed {
+            try await retry.run("\(symbol) \(UTCTime.iso(start)) … \(UTCTime.iso(end))") {
+                try await fetchOnce(symbol: symbol, start: start, end: end)
+            }
+        }
+    }
+
+    /// One request (two when the first meets a moved `available_end`), validated whole.
+    private func fetchOnce(symbol: String, start: Int64, end: Int64) async throws -> FetchResult {
         var end = end
         var clamped: Int64?
         for _ in 0..<2 {
@@ -55,7 +85,7 @@ package struct DatabentoSource: BarSource {
                 ("stype_in", "continuous"), ("schema", "ohlcv-1m"), ("start", UTCTime.iso(start)), ("end", UTCTime.iso(end)),
                 ("encoding", "csv"), ("compression", "none"), ("pretty_px", "false"), ("pretty_ts", "false"), ("map_symbols", "false"),
             ]
-            let response = try await HTTPTransport.get(url("v0/timeseries.get_range", query), user: apiKey, timeout: timeout)
+            let response = try await HTTPTransport.once(url("v0/timeseries.get_range", query), user: apiKey, timeout: timeout)
             if response.status == 422 {
                 switch DatabentoErrors.case422(response.body) {
                 case .endAfterAvailable(let available):
@@ -76,7 +106,8 @@ package struct DatabentoSource: BarSource {
                                                expectedLength: response.contentLength)
                 return FetchResult(bars: bars, clampedEnd: clamped)
             } catch {
-                throw TaskFailure("Databento returned an invalid body for \(symbol) \(UTCTime.iso(start)) … \(UTCTime.iso(end)): \(error); nothing of it was stored")
+                throw TransientVendorError(message: "Databento returned an invalid body for \(symbol) \(UTCTime.iso(start)) … "
+                                           + "\(UTCTime.iso(end)): \(error); nothing of it was stored")
             }
         }
         throw TaskFailure("Databento kept moving available_end for \(symbol); try again later")
@@ -111,8 +142,8 @@ enum DatabentoErrors {
             return text.contains("<html") || text.contains("<HTML") ? "an HTML error page" : text.replacingOccurrences(of: "\n", with: " ")
         }
         let detail = object["detail"]
-        if let d = detail as? [String: Any], let m = d["message"] as? String { return m }
-        if let d = detail as? String { return d }
+        if let d = detail as? [String: Any], let m = d["message"] as? String { return String(m.prefix(300)) }
+        if let d = detail as? String { return String(d.prefix(300)) }
         return String(decoding: body.prefix(200), as: UTF8.self)
     }
 
@@ -124,12 +155,13 @@ enum DatabentoErrors {
             throw TaskFailure("Databento refused the API key (HTTP \(response.status)) for \(what): check DATABENTO_API_KEY",
                               retryable: false)
         case 429:
-            throw TaskFailure("Databento rate limit (HTTP 429) for \(what)", retryable: true)
+            throw TransientVendorError(message: "Databento rate limit (HTTP 429) for \(what)", retryAfter: response.retryAfter)
         case 400..<500:
             throw TaskFailure("Databento rejected the request for \(what) (HTTP \(response.status)): \(message(response.body))",
                               retryable: false)
         default:
-            throw TaskFailure("Databento failed for \(what) (HTTP \(response.status)): \(message(response.body))", retryable: true)
+            throw TransientVendorError(message: "Databento failed for \(what) (HTTP \(response.status)): \(message(response.body))",
+                                       retryAfter: response.retryAfter)
         }
     }
 }

@@ -12,24 +12,9 @@ struct HTTPResponse: Sendable {
 
 /// GET requests through libcurl, opened on first use (`flow_http_get`) instead of URLSession: linking
 /// FoundationNetworking loads libcurl and ~30 libraries at every start of flow (about 5 ms of each `flow run`),
-/// for a client only this source uses. 429 waits for `Retry-After`; errors never carry the URL or credentials.
+/// for a client only this source uses. One request per call: retries are `VendorRetry`'s. Errors never carry
+/// the query or credentials.
 enum HTTPTransport {
-    static let maxRetryAfter: Double = 120
-
-    static func get(_ url: URL, user: String, timeout: TimeInterval) async throws -> HTTPResponse {
-        var attempts429 = 0
-        while true {
-            let response = try await once(url, user: user, timeout: timeout)
-            if response.status == 429, attempts429 < 3 {
-                attempts429 += 1
-                let wait = min(response.retryAfter ?? Double(attempts429 * 2), maxRetryAfter)
-                try await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
-                continue
-            }
-            return response
-        }
-    }
-
     private enum Outcome: Sendable {
         case response(HTTPResponse)
         case failed(flow_http_error, curlCode: Int32)
@@ -43,7 +28,7 @@ enum HTTPTransport {
         deinit { pointer.deallocate() }
     }
 
-    private static func once(_ url: URL, user: String, timeout: TimeInterval) async throws -> HTTPResponse {
+    static func once(_ url: URL, user: String, timeout: TimeInterval) async throws -> HTTPResponse {
         let authorization = "Authorization: Basic " + Data("\(user):".utf8).base64EncodedString()
         let flag = CancelFlag()
         let seconds = max(timeout, 0.001)
@@ -81,8 +66,9 @@ enum HTTPTransport {
                               + "(apt-get install libcurl4), or run without DATABENTO_API_KEY for the demo source",
                               retryable: false)
         case .failed(let error, let curlCode):
-            // Name only host and path, never the query or credentials.
-            throw TaskFailure("\(url.host ?? "?")\(url.path): \(describe(error, curlCode: curlCode))")
+            // Name only host, port and path, never the query or credentials. A network failure may pass.
+            let port = url.port.map { ":\($0)" } ?? ""
+            throw TransientVendorError(message: "\(url.host ?? "?")\(port)\(url.path): \(describe(error, curlCode: curlCode))")
         }
     }
 

@@ -39,7 +39,8 @@ extension TaskContext {
     /// The source named by `with: source:` (default `auto`); its notice, if any, goes to the log.
     func chooseSource() throws -> SourceSelector.Choice {
         let choice = try SourceSelector.choose(inputs["source"].flatMap { $0.isEmpty ? nil : $0 } ?? "auto", inputs: inputs,
-                                               env: sourceEnvironment, workingDirectory: workingDirectory)
+                                               env: sourceEnvironment, workingDirectory: workingDirectory, run: runID,
+                                               log: { [log] in log.write($0) })
         if let notice = choice.notice { log.write(notice) }
         return choice
     }

@@ -5,7 +5,8 @@ Usage: fake_databento.py KEY DATA_CSV AVAILABLE_END STATE_DIR
 Prints the port it listens on. It checks Basic auth (KEY as user name, empty password) and every
 get_range parameter, serves rows of DATA_CSV in [start, end), and answers 422 like the real API when
 `end` is after AVAILABLE_END. Faults to inject are read from STATE_DIR/faults (one per line, each used
-once by the next get_range): 401 429 500 502html stall drop truncate badheader malformed length.
+once by the next get_range): 401 429 500 502html stall drop truncate badheader malformed length, echo500 and
+echo400 (an error page that echoes the request's credentials back, as a proxy might), ok (a normal answer).
 Every request is appended to STATE_DIR/requests.log.
 """
 import base64
@@ -16,7 +17,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, quote, urlparse
 
 KEY, DATA, AVAILABLE_END, STATE = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 HEADER = "ts_event,rtype,publisher_id,instrument_id,open,high,low,close,volume"
@@ -106,6 +107,11 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "401":
             return self.error(401, "auth_authentication_failed", "Authentication failed.",
                               headers={"WWW-Authenticate": 'Basic realm="Databento"'})
+        if fault in ("echo500", "echo400"):
+            key_b64 = base64.b64encode(KEY.encode()).decode()
+            page = (f"<html><body>upstream error for {self.path} with {auth}; key={KEY}; b64={key_b64}; "
+                    f"url={quote(KEY, safe='')}</body></html>")
+            return self.send(500 if fault == "echo500" else 400, json.dumps({"detail": page}))
         if fault == "429":
             return self.error(429, "rate_limited", "Too many requests.", headers={"Retry-After": "1"})
         if fault == "500":

@@ -79,7 +79,8 @@ extension EndToEnd {
             let fake = try await blocking { try FakeDatabento(availableEnd: "2026-01-16T23:00:00.000000000Z") }
             try fake.inject("500", "truncate")
             let p = try project()
-            let env = ["FLOW_NOW": "2026-01-17T00:00:00Z", "DATABENTO_API_KEY": fake.key, "DATABENTO_BASE_URL": fake.baseURL]
+            let env = ["FLOW_NOW": "2026-01-17T00:00:00Z", "DATABENTO_API_KEY": fake.key, "DATABENTO_BASE_URL": fake.baseURL,
+                       "FLOW_VENDOR_RETRY_BASE": "20ms"]
             let result = try await p.flow("run", "daily-update", "-p", "start=2026-01-14T23:00:00Z", env: env)
             #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
             #expect(result.stdout.contains("source databento"))
@@ -107,7 +108,8 @@ extension EndToEnd {
             let fake = try await blocking { try FakeDatabento(key: "db-Sec+ret/Key=42&x", availableEnd: "2026-01-16T23:00:00.000000000Z") }
             try fake.inject(fault, fault, fault, fault)
             let p = try project()
-            let env = ["FLOW_NOW": "2026-01-17T00:00:00Z", "DATABENTO_API_KEY": fake.key, "DATABENTO_BASE_URL": fake.baseURL]
+            let env = ["FLOW_NOW": "2026-01-17T00:00:00Z", "DATABENTO_API_KEY": fake.key, "DATABENTO_BASE_URL": fake.baseURL,
+                       "FLOW_VENDOR_RETRY_BASE": "20ms"]
             let result = try await p.flow("run", "daily-update", "-p", "start=2026-01-15T23:00:00Z", env: env)
             var haystack = result.stdout + result.stderr
             for file in (FileManager.default.enumerator(atPath: p.root)?.allObjects as? [String]) ?? [] where !file.contains("workflows") {

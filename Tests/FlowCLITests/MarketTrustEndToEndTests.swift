@@ -78,3 +78,49 @@ extension EndToEnd {
         }
     }
 }
+
+extension EndToEnd.MarketTrustEndToEndTests {
+    @Test("passing vendor faults, each once and followed by a good answer, cost no task attempt: exit 0 and the exact vendor rows")
+    func passingFaultsEndToEnd() async throws {
+        let fake = try await blocking { try FakeDatabento(availableEnd: "2026-01-16T23:00:00.000000000Z") }
+        try fake.inject("429", "ok", "500", "truncate", "ok", "malformed", "502html", "drop", "badheader")
+        let p = try project()
+        let env = ["FLOW_NOW": "2026-01-17T00:00:00Z", "DATABENTO_API_KEY": fake.key, "DATABENTO_BASE_URL": fake.baseURL,
+                   "FLOW_VENDOR_RETRY_BASE": "20ms"]
+        let result = try await p.flow("run", "daily-update", "-p", "start=2026-01-14T23:00:00Z", env: env)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(try await SQLiteFile.rows(p.root + "/data/market.db", "SELECT count(*) FROM bars_1m") == ["2366"])
+        let attempts = try await SQLiteFile.rows(p.root + "/.flow/state.db", "SELECT count(*) FROM attempts WHERE task = 'backfill'")
+        #expect(attempts == ["1"], "the task's own retries were spent")
+        let log = p.dir.read(".flow/logs/1/backfill.1.log") ?? ""
+        #expect(log.contains("trying again"), "\(log)")
+    }
+
+    @Test("a permanent vendor error fails at once and says it was not retried; an error page echoing the key is scrubbed everywhere",
+          arguments: ["echo400", "echo500"])
+    func echoedKey(_ fault: String) async throws {
+        let fake = try await blocking { try FakeDatabento(key: "db-Sec+ret/Key=42&x", availableEnd: "2026-01-16T23:00:00.000000000Z") }
+        try fake.inject(Array(repeating: fault, count: 30).joined(separator: "\n"))
+        let p = try project()
+        let env = ["FLOW_NOW": "2026-01-17T00:00:00Z", "DATABENTO_API_KEY": fake.key, "DATABENTO_BASE_URL": fake.baseURL,
+                   "FLOW_VENDOR_RETRY_BASE": "1ms"]
+        let result = try await p.flow("run", "daily-update", "-p", "start=2026-01-14T23:00:00Z", env: env)
+        #expect(result.status == 1)
+        if fault == "echo400" {
+            #expect(result.stdout.contains("not retried: permanent error"), "\(result.stdout)")
+            let attempts = try await SQLiteFile.rows(p.root + "/.flow/state.db", "SELECT count(*) FROM attempts WHERE task = 'backfill'")
+            #expect(attempts == ["1"])
+        }
+        let status = try await p.flow("status", "daily-update", "--json")
+        let history = try await p.flow("history", "daily-update", "--json")
+        var haystack = result.stdout + result.stderr + status.stdout + history.stdout
+        for file in (FileManager.default.enumerator(atPath: p.root)?.allObjects as? [String]) ?? [] where !file.contains("workflows") {
+            if let data = FileManager.default.contents(atPath: p.root + "/" + file) { haystack += String(decoding: data, as: UTF8.self) }
+        }
+        #expect(haystack.contains("[redacted]"), "the echo reached the output scrubbed")
+        let encoded = fake.key.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? fake.key
+        for form in [fake.key, encoded, Data("\(fake.key):".utf8).base64EncodedString(), Data(fake.key.utf8).base64EncodedString()] {
+            #expect(!haystack.contains(form), "\(fault): the key leaked as \(form)")
+        }
+    }
+}

@@ -9,8 +9,10 @@ struct DatabentoTests {
     static let dayStart = UTCTime.parse("2026-01-14T23:00:00Z") ?? 0
     static let dayEnd = UTCTime.parse("2026-01-15T23:00:00Z") ?? 0
 
-    func source(_ fake: FakeDatabento, key: String? = nil, timeout: String = "2s") throws -> DatabentoSource {
-        try DatabentoSource(apiKey: key ?? fake.key, inputs: ["request_timeout": timeout], env: ["DATABENTO_BASE_URL": fake.baseURL])
+    func source(_ fake: FakeDatabento, key: String? = nil, timeout: String = "2s", log: LogLines? = nil) throws -> DatabentoSource {
+        try DatabentoSource(apiKey: key ?? fake.key, inputs: ["request_timeout": timeout],
+                            env: ["DATABENTO_BASE_URL": fake.baseURL, "FLOW_VENDOR_RETRY_BASE": "10ms"],
+                            run: RunID.random(in: 1...1_000_000_000), log: { log?.append($0) })
     }
 
     /// The fixture's rows for [start, end), parsed independently of the client.
@@ -133,20 +135,41 @@ struct DatabentoTests {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    @Test("server errors, stalls, drops and damaged bodies fail the chunk as retryable, naming the problem",
+    @Test("a passing server error, stall, drop or damaged body is retried within the request: the exact vendor rows, the problem logged",
           arguments: [("500", "HTTP 500"), ("502html", "an HTML error page"), ("stall", "timed out"), ("drop", ""),
                       ("truncate", "cut short"), ("badheader", "unexpected header"), ("malformed", "line 3"),
-                      ("length", "")])
-    func faults(_ fault: String, _ message: String) async throws {
+                      ("length", ""), ("429", "HTTP 429")])
+    func passingFaults(_ fault: String, _ message: String) async throws {
         let fake = try await blocking { try FakeDatabento(availableEnd: "2026-01-16T23:00:00Z") }
         try fake.inject(fault)
+        let log = LogLines()
+        let result = try await source(fake, timeout: "1s", log: log).fetch(symbol: "MGC", start: Self.dayStart, end: Self.dayEnd)
+        #expect(result.bars == (try fixtureBars(Self.dayStart, Self.dayEnd)))
+        #expect(fake.requests.filter { $0.path == "/v0/timeseries.get_range" }.count == 2)
+        #expect(log.lines.count == 1 && log.lines.allSatisfy { $0.contains("trying again") }, "\(log.lines)")
+        if !message.isEmpty { #expect(log.lines.first?.contains(message) == true, "\(log.lines)") }
+        #expect(!log.lines.joined().contains(fake.key))
+    }
+
+    @Test("a fault that persists fails the chunk as retryable after the request's tries, naming the problem",
+          arguments: [("500", "HTTP 500"), ("truncate", "cut short"), ("drop", "")])
+    func persistentFaults(_ fault: String, _ message: String) async throws {
+        let fake = try await blocking { try FakeDatabento(availableEnd: "2026-01-16T23:00:00Z") }
+        try fake.inject(fault, fault, fault, fault, fault, fault)
         let f = await failure { _ = try await source(fake, timeout: "1s").fetch(symbol: "MGC", start: Self.dayStart, end: Self.dayEnd) }
         let failure = try #require(f, "fault \(fault) was accepted")
         #expect(failure.isRetryable)
+        #expect(failure.message.contains("gave up after 6 tries"), "\(failure.message)")
         if !message.isEmpty { #expect(failure.message.contains(message), "\(failure.message)") }
         #expect(!failure.message.contains(fake.key))
-        // The fault is gone: the next request succeeds.
-        let result = try await source(fake).fetch(symbol: "MGC", start: Self.dayStart, end: Self.dayEnd)
-        #expect(result.bars == (try fixtureBars(Self.dayStart, Self.dayEnd)))
+        #expect(fake.requests.filter { $0.path == "/v0/timeseries.get_range" }.count == 6)
     }
+}
+
+/// Lines a source logged, collected from any thread.
+final class LogLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [String] = []
+    func append(_ line: String) { lock.withLock { stored.append(line) } }
+    var lines: [String] { lock.withLock { stored } }
 }
