@@ -106,8 +106,12 @@ struct WorkflowBuilder {
 
     mutating func string(_ node: YAMLNode, key: String) -> String? {
         switch node {
+        // A YAML boolean or number where text is expected is that text (`backup: true`, `retries_hint: 3`), as
+        // users write it and as flow's own advice prints it.
         case .scalar(let text, .string, _, _), .scalar(let text, .int, _, _), .scalar(let text, .float, _, _):
             return text
+        case .scalar(let text, .bool, _, _):
+            return text.lowercased()
         default:
             error(node.location, "'\(key)' must be a string, not \(node.typeName)")
             return nil

@@ -38,6 +38,7 @@ package struct HealthCheckAction: Action {
             .map(context.resolve)
             ?? ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("backups")
         let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        HealthCheckAction.removeAbandonedPartials(in: backupDir, stem: stem, log: context.log)
         let latestBackup = HealthCheckAction.backups(in: backupDir, stem: stem).last
 
         var configuration = Configuration()
@@ -108,7 +109,7 @@ package struct HealthCheckAction: Action {
         var message = "'\(path)' failed its integrity check: \(problems.prefix(5).joined(separator: "; ")). flow changed and deleted nothing."
         if let backup {
             message += " Latest backup: \(backup). To restore, leave the damaged files where they are (the -wal file may hold the last"
-                + " commits), copy the backup to a new file (cp '\(backup)' '\(path).restored') and run with -p db=\(path).restored"
+                + " commits), copy the backup to a new file (cp '\(backup)' '\(path).restored') and run with -p db='\(path).restored'"
         } else {
             message += " No backup exists (enable one with 'backup: true'). Keep the database together with its -wal and -shm files;"
                 + " 'sqlite3 \(path) .recover' can salvage rows into a new file"
@@ -127,9 +128,32 @@ package struct HealthCheckAction: Action {
         return Int64(stats.f_bavail) * Int64(stats.f_frsize) / 1_048_576
     }
 
+    /// This database's backups, oldest first: exactly `STEM-YYYYMMDDTHHMMSSZ.db`, so `market.db`'s are never
+    /// confused with `market-demo.db`'s (whose names also start with `market-`).
     static func backups(in directory: String, stem: String) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return names.filter { $0.hasPrefix(stem + "-") && $0.hasSuffix(".db") }.sorted().map { "\(directory)/\($0)" }
+        return names.filter { isBackup($0, of: stem, suffix: ".db") }.sorted().map { "\(directory)/\($0)" }
+    }
+
+    static func isBackup(_ name: String, of stem: String, suffix: String) -> Bool {
+        guard name.hasPrefix(stem + "-"), name.hasSuffix(suffix) else { return false }
+        let stamp = Array(name.dropFirst(stem.count + 1).dropLast(suffix.count).utf8)
+        guard stamp.count == 16, stamp[8] == UInt8(ascii: "T"), stamp[15] == UInt8(ascii: "Z") else { return false }
+        return stamp.enumerated().allSatisfy { i, c in i == 8 || i == 15 || (c >= 48 && c <= 57) }
+    }
+
+    /// A backup interrupted by `kill -9` leaves its `.partial` file; the next health check removes it — unless a
+    /// backup still being written holds its lock.
+    static func removeAbandonedPartials(in directory: String, stem: String, log: TaskLog) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names where isBackup(name, of: stem, suffix: ".db.partial") {
+            let path = "\(directory)/\(name)"
+            let fd = open(path, O_RDWR | O_CLOEXEC)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }
+            if unlink(path) == 0 { log.write("removed \(path), left by a backup that did not finish") }
+        }
     }
 
     /// `VACUUM INTO` a temporary name, then rename: a backup file is either whole or absent.
@@ -142,6 +166,14 @@ package struct HealthCheckAction: Action {
         let target = "\(directory)/\(stem)-\(formatter.string(from: now)).db"
         let temporary = target + ".partial"
         unlink(temporary)
+        // Created empty (VACUUM INTO accepts an empty file) and locked while it is written, so that a later health
+        // check can tell an abandoned partial from one in progress.
+        let lock = open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+            if lock >= 0 { close(lock) }
+            throw TaskFailure("cannot create '\(temporary)': \(String(cString: strerror(errno)))", retryable: false)
+        }
+        defer { close(lock) }
         do {
             try queue.writeWithoutTransaction { db in try db.execute(sql: "VACUUM INTO ?", arguments: [temporary]) }
         } catch {
