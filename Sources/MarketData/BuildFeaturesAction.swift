@@ -11,12 +11,12 @@ package struct BuildFeaturesAction: Action {
         ActionSignature(name: "market.build-features", summary: "recomputes daily features per trading day",
                         inputs: MarketInputs.database + [
                             ActionInput("since", "first trading day (YYYY-MM-DD) whose bars changed; empty: only what is missing"),
-                            ActionInput("rebuild", "true to recompute every day"),
+                            ActionInput("rebuild", "true to recompute every day of every instrument (also done when the zone, day start or definition changed)"),
                         ] + MarketInputs.calendar,
-                        outputs: ["days_written", "first_day", "last_day"])
+                        outputs: ["days_written", "first_day", "last_day", "rebuilt"])
     }
 
-    package var version: String { "1" }
+    package var version: String { "2" }
 
     package func run(_ context: TaskContext) async throws -> [String: String] {
         let symbols = try context.symbols
@@ -34,6 +34,34 @@ package struct BuildFeaturesAction: Action {
         let builder = FeatureBuilder(calendar: calendar)
         var total = 0
         var first: Int64?, last: Int64?
+        // Features of one definition only: a changed zone, day start or definition (or `rebuild: true`) recomputes
+        // every instrument's features in one transaction, so Brisbane days never sit beside Chicago ones.
+        let (stored, hasFeatures) = try await queue.read { db in
+            (try FeatureBuilder.storedDefinition(db), try Int.fetchOne(db, sql: "SELECT count(*) FROM daily_features LIMIT 1") ?? 0 > 0)
+        }
+        if rebuild || (stored != builder.definition && (stored != nil || hasFeatures)) {
+            if !rebuild {
+                context.log.write("features were computed with \(stored.map(String.init(describing:)) ?? "an unrecorded definition"); "
+                                  + "rebuilding every day with \(builder.definition)")
+            }
+            let results: [(symbol: String, days: Int, first: Int64?, last: Int64?)]
+            do {
+                results = try builder.rebuildAll(in: queue)
+            } catch let error as DatabaseError {
+                throw TaskFailure(MarketDatabase.describe(error, path: try context.databasePath), retryable: error.resultCode == .SQLITE_BUSY)
+            }
+            for r in results {
+                total += r.days
+                if let f = r.first { first = min(first ?? f, f) }
+                if let l = r.last { last = max(last ?? l, l) }
+                context.log.write("\(r.symbol): \(r.days) trading day(s) of features written (all days)")
+            }
+            return ["days_written": String(total), "first_day": first.map(TradingCalendar.dateString) ?? "",
+                    "last_day": last.map(TradingCalendar.dateString) ?? "", "rebuilt": "true"]
+        }
+        if stored == nil {
+            try await queue.write { db in try FeatureBuilder.store(builder.definition, in: db) }
+        }
         for symbol in symbols {
             let from: Int64?
             if rebuild {
@@ -69,6 +97,6 @@ package struct BuildFeaturesAction: Action {
                               + (from.map { " from \(TradingCalendar.dateString($0))" } ?? " (all days)"))
         }
         return ["days_written": String(total), "first_day": first.map(TradingCalendar.dateString) ?? "",
-                "last_day": last.map(TradingCalendar.dateString) ?? ""]
+                "last_day": last.map(TradingCalendar.dateString) ?? "", "rebuilt": "false"]
     }
 }

@@ -5,7 +5,7 @@ import GRDB
 /// The market database: `bars_1m`, `daily_features`, `sync_state`, created and migrated by flow.
 package enum MarketDatabase {
     /// `PRAGMA user_version` after the newest migration; `sqlite.health-check` refuses newer ones.
-    package static let schemaVersion = 1
+    package static let schemaVersion = 2
 
     /// Opens (creating) the database in WAL mode with a busy timeout and migrates it.
     package static func open(_ path: String) throws -> DatabaseQueue {
@@ -16,6 +16,16 @@ package enum MarketDatabase {
             configuration.journalMode = .wal
             configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
             let queue = try DatabaseQueue(path: path, configuration: configuration)
+            // A database from a newer flow is refused before anything writes it: its tables may mean what this
+            // flow does not know.
+            let (superseded, version) = try queue.read { db in
+                (try migrator.hasBeenSuperseded(db), try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0)
+            }
+            if superseded || version > schemaVersion {
+                try? queue.close()
+                throw TaskFailure("market database '\(path)' was written by a newer flow (schema \(version), this flow knows "
+                                  + "\(schemaVersion)); nothing was changed. Upgrade flow to use it", retryable: false)
+            }
             try migrator.migrate(queue)
             return queue
         } catch let error as DatabaseError {
@@ -71,6 +81,18 @@ package enum MarketDatabase {
                 PRAGMA user_version = 1;
                 """)
             CrashPoint.hit("during-market-migration")
+        }
+        // What the stored features were computed with; a change of zone, day start or definition rebuilds them all.
+        migrator.registerMigration("v2-feature-definition") { db in
+            try db.execute(sql: """
+                CREATE TABLE feature_definition(
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    timezone TEXT NOT NULL,
+                    day_start TEXT NOT NULL,
+                    version INTEGER NOT NULL
+                );
+                PRAGMA user_version = 2;
+                """)
         }
         return migrator
     }

@@ -8,6 +8,12 @@ package struct TradingCalendar: Sendable {
     /// Minutes after local midnight at which a trading day starts.
     package let dayStartMinutes: Int
 
+    /// The day start as `HH:MM`.
+    package var dayStartText: String {
+        let h = dayStartMinutes / 60, m = dayStartMinutes % 60
+        return (h < 10 ? "0" : "") + String(h) + ":" + (m < 10 ? "0" : "") + String(m)
+    }
+
     package enum Failure: Error, CustomStringConvertible {
         case unknownTimeZone(String)
         case badDayStart(String)

@@ -124,3 +124,43 @@ extension EndToEnd.MarketTrustEndToEndTests {
         }
     }
 }
+
+extension EndToEnd.MarketTrustEndToEndTests {
+    @Test("changing timezone or day_start rebuilds every feature under the new definition, as a fresh database would have them")
+    func definitionChangeRebuilds() async throws {
+        let env = ["FLOW_NOW": "2026-01-28T21:00:00Z"]
+        let p = try project()
+        #expect(try await p.flow("run", "daily-update", env: env).status == 0)
+        #expect(try await SQLiteFile.rows(p.root + "/data/market.db", "SELECT timezone || ' ' || day_start FROM feature_definition")
+                == ["Australia/Brisbane 09:00"])
+        let chicago = try await p.flow("run", "daily-update", "-p", "timezone=America/Chicago", "-p", "day_start=17:00", env: env)
+        #expect(chicago.status == 0, "\(chicago.stdout)\(chicago.stderr)")
+        #expect(try await SQLiteFile.rows(p.root + "/data/market.db", "SELECT timezone || ' ' || day_start FROM feature_definition")
+                == ["America/Chicago 17:00"])
+        let fresh = try project()
+        #expect(try await fresh.flow("run", "daily-update", "-p", "timezone=America/Chicago", "-p", "day_start=17:00", env: env).status == 0)
+        let rebuilt = try await MarketSnapshot.take(p.root + "/data/market.db")["features"]
+        #expect(rebuilt == (try await MarketSnapshot.take(fresh.root + "/data/market.db")["features"]), "Brisbane rows were left beside Chicago ones")
+        // -p rebuild=true recomputes everything, and the result is the same.
+        let forced = try await p.flow("run", "daily-update", "-p", "timezone=America/Chicago", "-p", "day_start=17:00", "-p", "rebuild=true", env: env)
+        #expect(forced.status == 0)
+        #expect(try await MarketSnapshot.take(p.root + "/data/market.db")["features"] == rebuilt)
+    }
+
+    @Test("a market database from a newer flow is refused with a message and not written")
+    func newerMarketDatabase() async throws {
+        let env = ["FLOW_NOW": "2026-01-28T21:00:00Z"]
+        let p = try project()
+        #expect(try await p.flow("run", "daily-update", env: env).status == 0)
+        try await blocking {
+            let queue = try DatabaseQueue(path: p.root + "/data/market.db")
+            try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA user_version = 99") }
+            try queue.close()
+        }
+        let before = try await MarketSnapshot.take(p.root + "/data/market.db")
+        let result = try await p.flow("run", "daily-update", env: ["FLOW_NOW": "2026-01-29T21:00:00Z"])
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("was written by a newer flow (schema 99"), "\(result.stdout)")
+        #expect(try await MarketSnapshot.take(p.root + "/data/market.db") == before)
+    }
+}
