@@ -136,9 +136,10 @@ package final class RunLease: Sendable {
 extension StateStore {
     package func leaseHolder(of workflow: String) throws(StoreError) -> LeaseHolder? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM leases WHERE workflow = ?", arguments: [workflow]).map { row in
-                LeaseHolder(runID: row["run_id"], pid: (row["pid"] as Int64?).map { Int32(truncatingIfNeeded: $0) },
-                            host: row["host"], acquiredAt: StateStore.date(row["acquired_at"]))
+            try Row.fetchOne(db, sql: "SELECT * FROM leases WHERE workflow = ?", arguments: [workflow]).map { raw in
+                let row = StoredRow(raw, table: "leases") { _ in "workflow '\(workflow)'" }
+                return LeaseHolder(runID: try row.optional("run_id"), pid: try row.int32("pid"), host: try row.optional("host"),
+                                   acquiredAt: try row.date("acquired_at"))
             }
         }
     }

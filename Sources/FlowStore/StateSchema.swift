@@ -4,22 +4,38 @@ import GRDB
 /// Append-only, named migrations. A released migration never changes: add a new one instead.
 enum StateSchema {
     static let identifiers = ["v1-runs-tasks-attempts", "v2-lean-attempts-task-states"]
-    private static let appliedCount =
-        "SELECT COUNT(*) FROM grdb_migrations WHERE identifier IN (\(identifiers.map { _ in "?" }.joined(separator: ", ")))"
+    /// How many of ours are applied, how many migrations in all, and the user version, in one row as text.
+    private static let appliedCount = """
+        SELECT (SELECT COUNT(*) FROM grdb_migrations WHERE identifier IN (\(identifiers.map { _ in "?" }.joined(separator: ", "))))
+            || ' ' || (SELECT COUNT(*) FROM grdb_migrations) || ' ' || (SELECT user_version FROM pragma_user_version)
+        """
 
-    /// Whether every migration is applied: one query, where GRDB's migrator ran a `CREATE TABLE IF NOT EXISTS`
+    enum State: Equatable {
+        case current
+        case needsMigration
+        /// Written by a newer flow: a migration this flow does not know, or a user version it never sets.
+        case newer(String)
+    }
+
+    /// Whether every migration is applied, in one query, where GRDB's migrator ran a `CREATE TABLE IF NOT EXISTS`
     /// and read the applied set twice at every start (about 640,000 instructions, 4% of a one-task run).
-    /// Any failure (no `grdb_migrations` table yet, a damaged file) answers no: the migrator then runs and
-    /// reports what is wrong.
-    static func isCurrent(_ db: Database) -> Bool {
+    /// Any failure (no `grdb_migrations` table yet, a damaged file) answers "needs migration": the migrator then
+    /// runs and reports what is wrong.
+    static func state(_ db: Database) -> State {
         do {
             var applied = try FastStatement(db, appliedCount)
             for (index, identifier) in identifiers.enumerated() { applied.bind(Int32(index + 1), identifier) }
-            return try applied.text() == String(identifiers.count)
+            let numbers = (try applied.text() ?? "").split(separator: " ").compactMap { Int($0) }
+            guard numbers.count == 3 else { return .needsMigration }
+            if numbers[1] > numbers[0] { return .newer("it has \(numbers[1] - numbers[0]) migration(s) this flow does not know") }
+            if numbers[2] > 0 { return .newer("its user_version is \(numbers[2])") }
+            return numbers[0] == identifiers.count ? .current : .needsMigration
         } catch {
-            return false
+            return .needsMigration
         }
     }
+
+    static func isCurrent(_ db: Database) -> Bool { state(db) == .current }
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()

@@ -187,7 +187,8 @@ extension StateStore: CheckpointStore {
             var values: [String: String] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT key, value FROM checkpoints WHERE run_id = ? AND task = ?",
                                         arguments: [run, task.rawValue]) {
-                values[row["key"]] = row["value"]
+                let stored = StoredRow(row, table: "checkpoints") { _ in "task '\(task)' of run \(run)" }
+                values[try stored.value("key")] = try stored.value("value") as String
             }
             return values
         }

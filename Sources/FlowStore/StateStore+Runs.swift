@@ -61,20 +61,20 @@ extension StateStore {
     }
 
     package func run(_ id: RunID) throws(StoreError) -> RunRecord? {
-        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]).map(StateStore.runRecord) }
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]).map { try StateStore.runRecord($0) } }
     }
 
     package func latestRun(of workflow: String) throws(StoreError) -> RunRecord? {
         try read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE workflow = ? ORDER BY id DESC LIMIT 1", arguments: [workflow])
-                .map(StateStore.runRecord)
+                .map { try StateStore.runRecord($0) }
         }
     }
 
     package func history(of workflow: String, limit: Int) throws(StoreError) -> [RunRecord] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM runs WHERE workflow = ? ORDER BY id DESC LIMIT ?", arguments: [workflow, limit])
-                .map(StateStore.runRecord)
+                .map { try StateStore.runRecord($0) }
         }
     }
 
@@ -82,7 +82,7 @@ extension StateStore {
     package func latestRuns() throws(StoreError) -> [String: RunRecord] {
         try read { db in
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM runs WHERE id IN (SELECT MAX(id) FROM runs GROUP BY workflow)")
-            return Dictionary(rows.map(StateStore.runRecord).map { ($0.workflow, $0) }, uniquingKeysWith: { a, _ in a })
+            return Dictionary(try rows.map { try StateStore.runRecord($0) }.map { ($0.workflow, $0) }, uniquingKeysWith: { a, _ in a })
         }
     }
 
@@ -103,8 +103,12 @@ extension StateStore {
             stateRows.bind(1, run)
             try stateRows.forEachRow { row in
                 let task = row.string(at: 0) ?? ""
+                guard let word = row.string(at: 1), let status = TaskStatus(rawValue: word) else {
+                    throw UnreadableValue(table: "task_states", column: "status", row: "task '\(task)' of run \(run)",
+                                          problem: "is '\(row.string(at: 1)?.prefix(40) ?? "NULL")', a status this flow does not know")
+                }
                 states[TaskID(task)] = TaskStateRecord(
-                    task: TaskID(task), status: row.string(at: 1).flatMap(TaskStatus.init(rawValue:)) ?? .pending,
+                    task: TaskID(task), status: status,
                     fingerprint: row.string(at: 2), attempts: Int(row.int64(at: 3) ?? 0), reason: row.string(at: 4),
                     startedAt: StateStore.date(row.double(at: 5)), finishedAt: StateStore.date(row.double(at: 6)),
                     outputs: outputs[task] ?? [:])
@@ -138,26 +142,29 @@ extension StateStore {
             } else {
                 rows = try Row.fetchAll(db, sql: "SELECT * FROM attempts WHERE run_id = ? ORDER BY id", arguments: [run])
             }
-            return rows.map { row in
-                AttemptRecord(
-                    id: row["id"], runID: row["run_id"], task: TaskID(row["task"]), attempt: row["attempt"],
-                    status: TaskStatus(rawValue: row["status"]) ?? .pending, fingerprint: row["fingerprint"],
-                    pid: (row["pid"] as Int64?).map { Int32(truncatingIfNeeded: $0) }, startedAt: Date(timeIntervalSince1970: row["started_at"]),
-                    finishedAt: StateStore.date(row["finished_at"]), exitCode: (row["exit_code"] as Int64?).map { Int32(truncatingIfNeeded: $0) },
-                    signal: (row["signal"] as Int64?).map { Int32(truncatingIfNeeded: $0) }, logPath: row["log_path"], error: row["error"])
+            return try rows.map { raw in
+                let row = StoredRow(raw, table: "attempts") { "attempt \(($0["id"] as DatabaseValue).description)" }
+                return AttemptRecord(
+                    id: try row.value("id"), runID: try row.value("run_id"), task: TaskID(try row.value("task")),
+                    attempt: try row.value("attempt"), status: try row.status("status", as: TaskStatus.self),
+                    fingerprint: try row.value("fingerprint"), pid: try row.int32("pid"),
+                    startedAt: try row.value("started_at", as: Double.self).date, finishedAt: try row.date("finished_at"),
+                    exitCode: try row.int32("exit_code"), signal: try row.int32("signal"), logPath: try row.optional("log_path"),
+                    error: try row.optional("error"))
             }
         }
     }
 
     static func date(_ value: Double?) -> Date? { value.map { Date(timeIntervalSince1970: $0) } }
 
-    static func runRecord(_ row: Row) -> RunRecord {
-        RunRecord(
-            id: row["id"], workflow: row["workflow"], workflowPath: row["workflow_path"],
-            status: RunStatus(rawValue: row["status"]) ?? .failed, params: JSONText.decode(row["params_json"]),
-            overrides: JSONText.decode(row["overrides_json"]), startedAt: row["started_at"],
-            createdAt: Date(timeIntervalSince1970: row["created_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"]),
-            finishedAt: date(row["finished_at"]), pid: (row["pid"] as Int64?).map { Int32(truncatingIfNeeded: $0) },
-            resumes: row["resumes"], error: row["error"])
+    static func runRecord(_ raw: Row) throws -> RunRecord {
+        let row = StoredRow(raw, table: "runs") { "run \(($0["id"] as DatabaseValue).description)" }
+        return RunRecord(
+            id: try row.value("id"), workflow: try row.value("workflow"), workflowPath: try row.value("workflow_path"),
+            status: try row.status("status", as: RunStatus.self), params: try row.json("params_json"),
+            overrides: try row.json("overrides_json"), startedAt: try row.value("started_at"),
+            createdAt: try row.value("created_at", as: Double.self).date, updatedAt: try row.value("updated_at", as: Double.self).date,
+            finishedAt: try row.date("finished_at"), pid: try row.int32("pid"),
+            resumes: try row.value("resumes"), error: try row.optional("error"))
     }
 }

@@ -7,6 +7,8 @@ import Synchronization
 package enum StoreError: Error, CustomStringConvertible, Sendable {
     case cannotOpen(path: String, reason: String)
     case damaged(path: String, reason: String)
+    /// A stored value flow cannot read (see `UnreadableValue`): never guessed at, never a trap.
+    case unreadable(path: String, reason: String)
     case full(path: String)
     case failed(String)
 
@@ -14,6 +16,9 @@ package enum StoreError: Error, CustomStringConvertible, Sendable {
         switch self {
         case .cannotOpen(let path, let reason):
             return "cannot open state database '\(path)': \(reason)"
+        case .unreadable(let path, let reason):
+            return "state database '\(path)' holds a value this flow cannot read: \(reason); flow changed nothing. "
+                + "If a newer flow wrote it, use that flow; otherwise keep the file for inspection and point --state at a new path"
         case .damaged(let path, let reason):
             return "state database '\(path)' is damaged (\(reason)); flow changed nothing. "
                 + "Keep the file for inspection and point --state at a new path to start a fresh history; "
@@ -27,6 +32,9 @@ package enum StoreError: Error, CustomStringConvertible, Sendable {
 
     static func wrap(_ error: any Error, path: String) -> StoreError {
         if let store = error as? StoreError { return store }
+        if let value = error as? UnreadableValue {
+            return .unreadable(path: path, reason: value.description)
+        }
         if let db = error as? DatabaseError {
             switch db.resultCode {
             case .SQLITE_CORRUPT, .SQLITE_NOTADB: return .damaged(path: path, reason: db.message ?? "\(db.resultCode)")
@@ -78,7 +86,15 @@ package final class StateStore: Sendable {
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
             }
             queue = try DatabaseQueue(path: path, configuration: configuration)
-            if !queue.inDatabase(StateSchema.isCurrent) { try StateSchema.migrator.migrate(queue) }
+            switch queue.inDatabase(StateSchema.state) {
+            case .current:
+                break
+            case .needsMigration:
+                try StateSchema.migrator.migrate(queue)
+            case .newer(let why):
+                try? queue.close()
+                throw StoreError.unreadable(path: path, reason: "it was written by a newer flow (\(why))")
+            }
         } catch {
             throw StoreError.wrap(error, path: path)
         }

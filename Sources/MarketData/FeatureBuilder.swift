@@ -81,8 +81,8 @@ package struct FeatureBuilder: Sendable {
                 SELECT close, true_range FROM daily_features WHERE instrument = ? AND date_local < ?
                 ORDER BY date_local DESC LIMIT 13
                 """, arguments: [symbol, TradingCalendar.dateString(fromDay)])
-            previousClose = rows.first?["close"]
-            previousRanges = rows.reversed().compactMap { $0["true_range"] }
+            previousClose = try rows.first?.decode(Double?.self, atIndex: 0)
+            previousRanges = try rows.reversed().compactMap { try $0.decode(Double?.self, atIndex: 1) }
             try db.execute(sql: "DELETE FROM daily_features WHERE instrument = ? AND date_local >= ?",
                            arguments: [symbol, TradingCalendar.dateString(fromDay)])
         } else {
@@ -93,7 +93,9 @@ package struct FeatureBuilder: Sendable {
             SELECT ts_utc, open, high, low, close, volume FROM bars_1m WHERE symbol = ? AND ts_utc >= ? ORDER BY ts_utc
             """, arguments: [symbol, startTs])
         while let row = try cursor.next() {
-            bars.append(Bar(symbol: symbol, ts: row[0], open: row[1], high: row[2], low: row[3], close: row[4], volume: row[5],
+            bars.append(Bar(symbol: symbol, ts: try row.decode(Int64.self, atIndex: 0), open: try row.decode(Double.self, atIndex: 1),
+                            high: try row.decode(Double.self, atIndex: 2), low: try row.decode(Double.self, atIndex: 3),
+                            close: try row.decode(Double.self, atIndex: 4), volume: try row.decode(Int64.self, atIndex: 5),
                             instrumentID: 0, source: ""))
         }
         let calculator = FeatureCalculator(calendar: calendar)

@@ -100,7 +100,7 @@ package enum MarketDatabase {
     /// The newest bar of a symbol, and the source it came from.
     package static func newestBar(_ db: Database, symbol: String) throws -> (ts: Int64, source: String)? {
         try Row.fetchOne(db, sql: "SELECT ts_utc, source FROM bars_1m WHERE symbol = ? ORDER BY ts_utc DESC LIMIT 1",
-                         arguments: [symbol]).map { ($0["ts_utc"], $0["source"]) }
+                         arguments: [symbol]).map { (try $0.decode(Int64.self, atIndex: 0), try $0.decode(String.self, atIndex: 1)) }
     }
 
     /// A source other than `source` that this database already holds data from, if any: any symbol's sync
@@ -117,7 +117,7 @@ package enum MarketDatabase {
     /// How far a symbol has been fetched (even where the source had no bars), and from which source.
     package static func syncedUntil(_ db: Database, symbol: String) throws -> (ts: Int64, source: String)? {
         try Row.fetchOne(db, sql: "SELECT synced_until, source FROM sync_state WHERE symbol = ?", arguments: [symbol])
-            .map { ($0["synced_until"], $0["source"]) }
+            .map { (try $0.decode(Int64.self, atIndex: 0), try $0.decode(String.self, atIndex: 1)) }
     }
 }
 
