@@ -7,8 +7,12 @@ import Glibc
 /// `$FLOW_OUTPUT` nor `$FLOW_CHECKPOINT`, and finding that out should cost one failed open, not Foundation's
 /// machinery around it.
 enum ScratchFile {
-    /// The bytes of `path` from `offset` on; nil if the file does not exist.
-    static func read(_ path: String, from offset: UInt64 = 0) throws -> [UInt8]? {
+    /// More than the allowed bytes were there to read.
+    struct TooLarge: Error { var limit: Int }
+
+    /// The bytes of `path` from `offset` on; nil if the file does not exist. Past `limit` bytes, throws `TooLarge`
+    /// without reading the rest.
+    static func read(_ path: String, from offset: UInt64 = 0, limit: Int = .max) throws -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             if errno == ENOENT { return nil }
@@ -26,6 +30,7 @@ enum ScratchFile {
             }
             if n == 0 { return bytes }
             bytes.append(contentsOf: chunk[0..<n])
+            if bytes.count > limit { throw TooLarge(limit: limit) }
             position += off_t(n)
         }
     }

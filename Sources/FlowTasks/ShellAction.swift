@@ -15,11 +15,13 @@ package struct ShellAction: ProcessAction {
 
     /// flow's own environment, read once: every task inherits it.
     private let inherited: InheritedEnvironment
+    private let limits: OutputLimits
 
     package init(groups: ProcessGroups, checkpointInterval: Duration = .milliseconds(250)) {
         self.groups = groups
         self.poller = CheckpointPoller(interval: checkpointInterval)
         self.inherited = InheritedEnvironment(HostEnvironment.all)
+        self.limits = OutputLimits.fromEnvironment()
     }
 
     package var signature: ActionSignature {
@@ -69,7 +71,7 @@ package struct ShellAction: ProcessAction {
         }
         let pid = try ProcessRunner.start(spec, groups: groups, onStart: context.processStarted)
         return ShellProcess(pid: pid, context: context, outputPath: outputPath, checkpointPath: checkpointPath,
-                            groups: groups, checkpointInterval: poller.interval)
+                            groups: groups, checkpointInterval: poller.interval, limits: limits)
     }
 
     /// `FLOW_CHECKPOINT_<KEY>`: the key upper-cased, anything but letters and digits as '_'.
@@ -82,30 +84,46 @@ package struct ShellAction: ProcessAction {
 final class CheckpointFollower: Sendable {
     private let path: String
     private let context: TaskContext
+    private let limits: OutputLimits
     private struct State {
         var offset: UInt64 = 0
         var parser = KeyValueParser()
         var closed = false
         /// Whether the file ever existed, so that a task that never wrote it costs no unlink.
         var seen = false
+        /// The task's whole checkpoint as committed (what the next attempt gets as environment variables).
+        var committed: [String: String] = [:]
+        /// Set when the task wrote past a limit; nothing is committed after it.
+        var violation: String?
     }
     /// Polls come from the poller's task or the engine's loop, and the final one from whoever ends the attempt.
     private let state = Mutex(State())
 
-    init(path: String, context: TaskContext) {
+    init(path: String, context: TaskContext, limits: OutputLimits) {
         self.path = path
         self.context = context
+        self.limits = limits
+        state.withLock { $0.committed = context.checkpoint }
     }
 
     var problems: [KeyValueParser.Malformed] { state.withLock { $0.parser.errors } }
     var seen: Bool { state.withLock { $0.seen } }
+    var violation: String? { state.withLock { $0.violation } }
 
     func poll(final: Bool = false) throws {
         try state.withLock { s in
             // After the final read nothing may be committed: the attempt's end is about to be recorded.
             guard !s.closed else { return }
             if final { s.closed = true }
-            guard let data = try ScratchFile.read(path, from: s.offset) else { return }
+            let data: [UInt8]
+            do {
+                guard let read = try ScratchFile.read(path, from: s.offset, limit: limits.checkpointTotal * 4) else { return }
+                data = read
+            } catch is ScratchFile.TooLarge {
+                s.violation = "more than \(OutputLimits.size(limits.checkpointTotal * 4)) written to $FLOW_CHECKPOINT at once"
+                s.closed = true
+                return
+            }
             s.seen = true
             s.offset += UInt64(data.count)
             var entries = s.parser.feed(data)
@@ -113,7 +131,23 @@ final class CheckpointFollower: Sendable {
             guard !entries.isEmpty else { return }
             var values: [String: String] = [:]
             for (key, value) in entries { values[key] = value }
+            // Bounded when committed, so a stored checkpoint always fits the next attempt's environment.
+            var merged = s.committed
+            for (key, value) in values { merged[key] = value }
+            if let (key, value) = values.first(where: { $0.value.utf8.count > limits.checkpointValue }) {
+                s.violation = "checkpoint value '\(key)' is \(value.utf8.count) bytes, over the limit of "
+                    + "\(OutputLimits.size(limits.checkpointValue)) (FLOW_MAX_CHECKPOINT_VALUE)"
+            } else if merged.count > limits.checkpointKeys {
+                s.violation = "the checkpoint has \(merged.count) keys, over the limit of \(limits.checkpointKeys) (FLOW_MAX_CHECKPOINT_KEYS)"
+            } else if merged.reduce(0, { $0 + $1.key.utf8.count + $1.value.utf8.count }) > limits.checkpointTotal {
+                s.violation = "the checkpoint is over \(OutputLimits.size(limits.checkpointTotal)) in all (FLOW_MAX_CHECKPOINT_BYTES)"
+            }
+            if s.violation != nil {
+                s.closed = true
+                return
+            }
             try context.saveCheckpoint(values)
+            s.committed = merged
         }
     }
 }

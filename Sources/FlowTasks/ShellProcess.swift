@@ -13,16 +13,18 @@ final class ShellProcess: StartedProcess {
     private let outputPath: String
     private let checkpointPath: String
     private let groups: ProcessGroups
+    private let limits: OutputLimits
 
     init(pid: Int32, context: TaskContext, outputPath: String, checkpointPath: String, groups: ProcessGroups,
-         checkpointInterval: Duration) {
+         checkpointInterval: Duration, limits: OutputLimits) {
         self.pid = pid
+        self.limits = limits
         self.context = context
         self.outputPath = outputPath
         self.checkpointPath = checkpointPath
         self.groups = groups
         self.checkpointInterval = checkpointInterval
-        follower = CheckpointFollower(path: checkpointPath, context: context)
+        follower = CheckpointFollower(path: checkpointPath, context: context, limits: limits)
     }
 
     func pollCheckpoint() {
@@ -52,12 +54,21 @@ final class ShellProcess: StartedProcess {
         }
         if follower.seen { unlink(checkpointPath) }
         for problem in follower.problems {
-            context.log.write("flow: ignored malformed line \(problem.line) in $FLOW_CHECKPOINT: \(problem.text)")
+            context.log.write("flow: ignored malformed line \(problem.line) in $FLOW_CHECKPOINT: \(problem.text.prefix(200))")
+        }
+        if let violation = follower.violation {
+            unlink(outputPath)
+            return .failure(TaskFailure("task '\(context.task)': \(violation); nothing past it was recorded. Keep large state in "
+                                        + "a file of the task's own and checkpoint its path", retryable: false))
         }
         // Most tasks write no outputs: a missing file is the common case, not an error to build and throw.
         let outputBytes: [UInt8]?
         do {
-            outputBytes = try ScratchFile.read(outputPath)
+            outputBytes = try ScratchFile.read(outputPath, limit: limits.outputFile)
+        } catch let error as ScratchFile.TooLarge {
+            unlink(outputPath)
+            return .failure(TaskFailure("task '\(context.task)' wrote more than \(OutputLimits.size(error.limit)) to $FLOW_OUTPUT "
+                                        + "(FLOW_MAX_OUTPUT_BYTES); write large results to a file and output its path", retryable: false))
         } catch {
             unlink(outputPath)
             return .failure(TaskFailure("cannot read $FLOW_OUTPUT: \(error)"))
@@ -65,7 +76,14 @@ final class ShellProcess: StartedProcess {
         if outputBytes != nil { unlink(outputPath) }
         let parsed = KeyValueParser.parse(String(decoding: outputBytes ?? [], as: UTF8.self))
         var outputs: [String: String] = [:]
-        for (key, value) in parsed.values { outputs[key] = value }
+        for (key, value) in parsed.values {
+            guard value.utf8.count <= limits.outputValue else {
+                return .failure(TaskFailure("output '\(key)' of task '\(context.task)' is \(value.utf8.count) bytes, over the limit of "
+                                            + "\(OutputLimits.size(limits.outputValue)) (FLOW_MAX_OUTPUT_VALUE); write it to a file and "
+                                            + "output its path", retryable: false))
+            }
+            outputs[key] = value
+        }
 
         if let signal = exit.signal {
             return .failure(TaskFailure("killed by \(ProcessRunner.signalName(signal))", signal: signal))
