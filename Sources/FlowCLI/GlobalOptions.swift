@@ -1,4 +1,5 @@
 import FlowCore
+import FlowStore
 import Foundation
 
 /// Options every command takes: where workflows and state live.
@@ -59,6 +60,6 @@ struct GlobalOptions {
         return projectDirectory + "/.flow/state.db"
     }
 
-    /// Attempt logs and scratch files live beside the state database.
-    var stateDirectory: String { (statePath as NSString).deletingLastPathComponent }
+    /// Attempt logs, scratch files and locks live in the state database's own folder.
+    var stateDirectory: String { StateStore.filesDirectory(of: statePath) }
 }

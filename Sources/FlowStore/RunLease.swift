@@ -73,8 +73,7 @@ package final class RunLease: Sendable {
     }
 
     package static func lockPath(for workflow: String, store: StateStore) -> String {
-        let directory = (store.path as NSString).deletingLastPathComponent
-        return "\(directory)/locks/\(workflow).lock"
+        "\(StateStore.filesDirectory(of: store.path))/locks/\(workflow).lock"
     }
 
     /// Takes the lease at once or reports who holds it; never waits.

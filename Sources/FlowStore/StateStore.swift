@@ -53,6 +53,14 @@ package enum StoreError: Error, CustomStringConvertible, Sendable {
 /// One `DatabaseQueue` (one connection) per process: all writes of a run go through it in
 /// `BEGIN IMMEDIATE` transactions, so there is one writer per database.
 package final class StateStore: Sendable {
+    /// The folder that holds a state database's own files — `logs/`, `tmp/`, `locks/` — so that two state
+    /// databases never share them: the default `.flow/state.db` owns `.flow/`; any other file, say `~/flow.db`,
+    /// owns `~/flow.db.d/` beside it.
+    package static func filesDirectory(of databasePath: String) -> String {
+        let folder = FilePath.directory(of: databasePath)
+        return databasePath.hasSuffix("/state.db") || databasePath == "state.db" ? folder : databasePath + ".d"
+    }
+
     package let path: String
     let queue: DatabaseQueue
     /// Process groups reported by `processStarted`, not yet written, and whether a timer will write them.
