@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <sys/prctl.h>
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
@@ -127,4 +128,8 @@ int flow_spawn(const char *path, char *const argv[], char *const envp[], int out
         return -args.error;
     }
     return pid;
+}
+
+int flow_set_child_subreaper(void) {
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 }

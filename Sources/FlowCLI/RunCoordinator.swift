@@ -22,6 +22,8 @@ struct RunCoordinator {
         let signals = SignalForwarder(groups: project.groups)
         let lastResort = LastResort()
         signals.install { lastResort.run() }
+        // A task's `setsid` daemon becomes flow's child when its parent ends, so it can be found and stopped.
+        ProcessGroups.adoptOrphans()
         let path = try project.locate(workflowName)
         let workflow = try project.load(path)
         let overrides = try RunSetup.overrides(parameterValues, for: workflow)

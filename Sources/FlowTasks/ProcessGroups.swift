@@ -1,3 +1,4 @@
+import CFlowSystem
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -10,13 +11,92 @@ import Glibc
 /// the CLI uses this to forward Ctrl-C and, on a second one, to kill everything at once.
 package final class ProcessGroups: Sendable {
     private let live = Mutex<Set<Int32>>([])
+    /// Each live group's attempt tag (`FLOW_RUN_ID=…`, `FLOW_TASK=…`, `FLOW_ATTEMPT=…`), which its descendants
+    /// inherit even when they leave the group with `setsid`.
+    private let tags = Mutex<[Int32: Set<String>]>([:])
     /// Groups whose leader has ended but whose other processes are being stopped (`stopLeftovers`).
     private let stopping = Mutex<Set<Int32>>([])
 
     package init() {}
 
-    func add(_ pgid: Int32) { _ = live.withLock { $0.insert(pgid) } }
-    func remove(_ pgid: Int32) { _ = live.withLock { $0.remove(pgid) } }
+    func add(_ pgid: Int32, tag: Set<String> = []) {
+        _ = live.withLock { $0.insert(pgid) }
+        if !tag.isEmpty { tags.withLock { $0[pgid] = tag } }
+    }
+
+    func remove(_ pgid: Int32) {
+        _ = live.withLock { $0.remove(pgid) }
+        _ = tags.withLock { $0.removeValue(forKey: pgid) }
+    }
+
+    /// The variables that tag an attempt's processes.
+    static func tag(of variables: [String: String]) -> Set<String> {
+        var tag = Set<String>()
+        for name in ["FLOW_RUN_ID", "FLOW_TASK", "FLOW_ATTEMPT", "FLOW_STATE"] {
+            if let value = variables[name] { tag.insert("\(name)=\(value)") }
+        }
+        return tag.count >= 3 ? tag : []
+    }
+
+    /// Makes flow the reaper of its orphaned descendants (Linux), so that a task's `setsid` daemon, once its
+    /// parent ends, becomes flow's child and `stopEscapees` finds it without scanning `/proc`.
+    package static func adoptOrphans() {
+        _ = flow_set_child_subreaper()
+    }
+
+    /// Stops the processes of a finished attempt that left its group (`setsid`, a double fork): flow's adopted
+    /// children carrying the attempt's tag — SIGTERM, then SIGKILL after `grace` — and, only when one is found,
+    /// every tagged process on the machine (a deeper chain). Costs one read per flow thread when there are none.
+    func stopEscapees(of pgid: Int32, grace: Duration) {
+        guard let tag = tags.withLock({ $0[pgid] }) else { return }
+        let leaders = live.withLock { $0 }
+        let adopted = ProcessGroups.children().filter { !leaders.contains($0) && ProcessGroups.environment(of: $0, has: tag) }
+        guard !adopted.isEmpty else { return }
+        var targets = Set(adopted.map { pid -> Int32 in
+            let group = getpgid(pid)
+            return group > 1 ? group : pid
+        })
+        targets.formUnion(ProcessGroups.groupsTagged(tag))
+        targets.remove(getpgrp())
+        for target in targets where target != pgid {
+            stopping.withLock { _ = $0.insert(target) }
+            Task.detached { [self] in
+                await ProcessGroups.terminate(target, grace: grace)
+                for pid in adopted { var status: Int32 = 0; _ = waitpid(pid, &status, WNOHANG) }
+                self.stopping.withLock { _ = $0.remove(target) }
+            }
+        }
+    }
+
+    /// This process's children, from `/proc/self/task/*/children`.
+    static func children() -> [Int32] {
+        guard let threads = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return [] }
+        var pids: [Int32] = []
+        for thread in threads {
+            guard let text = try? String(contentsOfFile: "/proc/self/task/\(thread)/children", encoding: .utf8) else { continue }
+            pids += text.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+        return pids
+    }
+
+    static func environment(of pid: Int32, has tag: Set<String>) -> Bool {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
+        var found = 0
+        for variable in data.split(separator: 0) where tag.contains(String(decoding: variable, as: UTF8.self)) { found += 1 }
+        return found == tag.count
+    }
+
+    /// Process groups (or lone pids) of live processes whose environment carries every variable of `tag`.
+    static func groupsTagged(_ tag: Set<String>) -> [Int32] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        var groups = Set<Int32>()
+        for entry in entries where entry.first?.isNumber == true {
+            guard let pid = Int32(entry), pid != getpid(), environment(of: pid, has: tag) else { continue }
+            let group = getpgid(pid)
+            groups.insert(group > 1 ? group : pid)
+        }
+        return groups.sorted()
+    }
 
     package var count: Int { live.withLock { $0.count } }
 

@@ -51,7 +51,7 @@ package enum ProcessRunner {
     static func start(_ spec: ProcessSpec, groups: ProcessGroups, onStart: (Int32) -> Void) throws -> Int32 {
         let pid = try spawn(spec)
         CrashPoint.hit("after-spawn")
-        groups.add(pid)
+        groups.add(pid, tag: ProcessGroups.tag(of: spec.environment.variables))
         onStart(pid)
         return pid
     }
@@ -72,6 +72,7 @@ package enum ProcessRunner {
     /// ignore SIGTERM; the group is forgotten.
     static func release(_ pid: Int32, groups: ProcessGroups, grace: Duration) {
         if ProcessGroups.isAlive(pid) { groups.stopLeftovers(pid, grace: grace) }
+        groups.stopEscapees(of: pid, grace: grace)
         groups.remove(pid)
     }
 

@@ -40,4 +40,8 @@ int flow_is_sole_opener(int fd);
 int flow_spawn(const char *path, char *const argv[], char *const envp[], int output_fd, const char *dir,
                int search_path);
 
+/// prctl(PR_SET_CHILD_SUBREAPER, 1): orphans among this process's descendants — a task's `setsid` daemon whose
+/// parent ended — become its children instead of init's, so flow can find and stop them. 0, or -1 and errno.
+int flow_set_child_subreaper(void);
+
 #endif
