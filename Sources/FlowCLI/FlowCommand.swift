@@ -50,6 +50,9 @@ package enum FlowCommand {
             return Console.out(helpText)
         case "help":
             guard let name = words.dropFirst().first else { return Console.out(helpText) }
+            if name == "help" {
+                return Console.out("usage: flow help [COMMAND]\n\nPrints flow's commands, or one command's arguments and options.")
+            }
             return Console.out(try command(named: name).spec.helpText)
         case "--version":
             return Console.out(version)

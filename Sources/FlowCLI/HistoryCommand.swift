@@ -159,7 +159,8 @@ struct ListCommand: Subcommand {
                 entries.append(Entry(name: wf.name, path: project.display(path), valid: true, tasks: wf.tasks.count,
                                      description: wf.description, lastRun: last))
             } else {
-                entries.append(Entry(name: stem, path: project.display(path), valid: false, tasks: nil, description: nil, lastRun: nil))
+                entries.append(Entry(name: RunSetup.shown(stem), path: RunSetup.shown(project.display(path)), valid: false, tasks: nil,
+                                     description: nil, lastRun: nil))
             }
         }
         if json {
@@ -173,7 +174,7 @@ struct ListCommand: Subcommand {
         var table = Table(header: ["WORKFLOW", "TASKS", "LAST RUN", "STATUS", "WHEN"])
         for e in entries {
             table.rows.append([e.name, e.tasks.map(String.init) ?? "-", e.lastRun.map { String($0.id) } ?? "-",
-                               e.valid ? (e.lastRun?.status ?? "never run") : "invalid (flow validate \(e.name))",
+                               e.valid ? (e.lastRun?.status ?? "never run") : "invalid (flow validate \(ShellQuote.word(e.path)))",
                                e.lastRun.map { ISOTime.format($0.createdAt) } ?? "-"])
         }
         Console.out(table.render())
@@ -230,13 +231,38 @@ struct LogsCommand: Subcommand {
                 continue
             }
             // Only files under the state folder's logs are read, whatever the database says.
-            guard FilePath.absolute(path).hasPrefix(logRoot),
-                  let data = FileManager.default.contents(atPath: path) else {
+            guard FilePath.absolute(path).hasPrefix(logRoot) else {
                 Console.out("(no log file)")
                 continue
             }
-            let text = String(decoding: data, as: UTF8.self)
-            if !text.isEmpty { FileHandle.standardOutput.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8)) }
+            switch LogsCommand.stream(path) {
+            case .missing: Console.out("(no log file)")
+            case .copied: break
+            case .readerGone: return
+            }
         }
+    }
+
+    enum Streamed { case copied, missing, readerGone }
+
+    /// Copies a log file to stdout in 64 KiB pieces — a 200 MB log is never held in memory — ending it with a
+    /// newline if it lacks one; stops when the reader is gone (`flow logs 7 | head`).
+    static func stream(_ path: String) -> Streamed {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return .missing }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var last: UInt8?
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0, errno == EINTR { continue }
+            if n <= 0 { break }
+            last = buffer[n - 1]
+            if buffer.withUnsafeBufferPointer({ TaskLog.writeAll(UnsafeBufferPointer(rebasing: $0[0..<n]), to: STDOUT_FILENO) }) == EPIPE {
+                return .readerGone
+            }
+        }
+        if let last, last != UInt8(ascii: "\n"), TaskLog.writeAll("\n", to: STDOUT_FILENO) == EPIPE { return .readerGone }
+        return .copied
     }
 }

@@ -69,7 +69,9 @@ struct RunCoordinator {
                 runID = resuming.id
                 try store.reopenRun(runID, params: setup.params, overrides: setup.overrides, pid: pid, lease: lease)
                 let reused = setup.plan.reuseCount
-                var line = "resuming run \(runID) from its checkpoint: \(reused) of \(workflow.tasks.count) tasks done; --fresh starts over"
+                // `flow resume` has no --fresh: only `flow run` can start over.
+                var line = "resuming run \(runID) from its checkpoint: \(reused) of \(workflow.tasks.count) tasks done"
+                    + (resumeID == nil ? "; --fresh starts over" : "")
                 if !params.isEmpty { line += "\n  with \(resumeID == nil ? "the same" : "its stored") params: \(params)" }
                 Console.out(line)
             } else {

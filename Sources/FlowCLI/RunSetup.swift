@@ -44,11 +44,18 @@ struct RunSetup {
 
     /// A value as a line of output can hold it: control characters escaped, at most 80 characters.
     static func shown(_ value: String) -> String {
+        let out = escaped(String(value.unicodeScalars.prefix(80)))
+        return value.unicodeScalars.count > 80 ? out + "..." : out
+    }
+
+    /// `value` with its control characters escaped (`\u{01}`), so it cannot move a terminal's cursor.
+    static func escaped(_ value: String) -> String {
+        guard value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return value }
         var out = ""
-        for scalar in value.unicodeScalars.prefix(80) {
+        for scalar in value.unicodeScalars {
             out += scalar.properties.generalCategory == .control ? scalar.escaped(asASCII: true) : String(scalar)
         }
-        return value.unicodeScalars.count > 80 ? out + "..." : out
+        return out
     }
 
     /// The run clock: `FLOW_NOW` (ISO 8601) when set, so runs are reproducible, else the real time.

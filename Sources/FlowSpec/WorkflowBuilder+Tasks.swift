@@ -235,7 +235,22 @@ extension WorkflowBuilder {
                             location: node.location)
         }
         guard let text = string(node, key: "if") else { return nil }
-        if text.contains("${{") { return template(node, key: "if", owner: id) }
+        if text.contains("${{") {
+            guard let t = template(node, key: "if", owner: id) else { return nil }
+            // `${{ a }} == 1` is text with an expression in it, which is always true: the comparison must be inside.
+            let outside = t.parts.contains { part in
+                if case .text(let s) = part { return !s.unicodeScalars.allSatisfy(\.properties.isWhitespace) }
+                return false
+            }
+            if outside {
+                let inner = text.replacingOccurrences(of: "${{", with: "").replacingOccurrences(of: "}}", with: "")
+                    .split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+                error(node.location, "'if' of task '\(id)' has text outside '${{ }}', so it is always true",
+                      notes: ["put the whole condition inside one expression: if: ${{ \(inner) }}"])
+                return nil
+            }
+            return t
+        }
         // A bare expression, as GitHub Actions allows: `if: params.mode == 'full'`.
         do {
             let e = try ExpressionParser.parse(text)

@@ -47,6 +47,13 @@ struct WorkflowBuilder {
             return nil
         }
         let fields = keyed(pairs, allowed: WorkflowBuilder.topKeys, context: "workflow")
+        // The file stem is how the workflow is named on the command line (`flow run STEM`), whatever `name:` says:
+        // a stem that is not a valid name (a space, a control character) would make a workflow nobody can run.
+        if !WorkflowBuilder.isValidWorkflowName(defaultName) {
+            let shown = String(defaultName.unicodeScalars.prefix(64).map { $0.properties.generalCategory == .control ? "?" : Character($0) })
+            error(SourceLocation(file: file, line: 1, column: 1), "the file name '\(shown)' is not a valid workflow name",
+                  notes: ["rename the file: letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64 characters"])
+        }
         var name = defaultName
         if let node = fields["name"], let text = string(node, key: "name") {
             if WorkflowBuilder.isValidWorkflowName(text) { name = text } else {

@@ -56,6 +56,7 @@ package struct BackfillAction: Action {
             // A checkpoint from before version 2 kept the position under the bare symbol.
             let checkpointed = (saved[BackfillAction.positionKey(symbol)] ?? saved[symbol]).flatMap(UTCTime.parse) ?? start
             let from = max(start, storedEnd, checkpointed)
+            if choice.source.name == "demo" { try DemoSource.checkWindow(symbol: symbol, start: from, end: end) }
             if from > start { context.log.write("\(symbol): starting at \(UTCTime.iso(from)), where its stored data ends") }
             for chunk in calendar.chunks(from: from, to: end) {
                 try Task.checkCancellation()

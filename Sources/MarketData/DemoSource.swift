@@ -1,3 +1,5 @@
+import FlowCore
+
 /// Deterministic synthetic bars for running without a vendor account.
 ///
 /// Each bar is a pure function of symbol and minute — integer arithmetic only, so every machine and
@@ -7,6 +9,19 @@ package struct DemoSource: BarSource {
     private let hours = GlobexHours()
 
     package init() {}
+
+    /// The longest window the demo source generates in one run: two years of synthetic minutes (about 0.7 M bars
+    /// a symbol). A clock set far ahead (`FLOW_NOW=9999-12-31`) or a start far back would otherwise write
+    /// gigabytes of made-up data.
+    package static let maxWindow: Int64 = 2 * 366 * 86_400
+
+    /// Refuses a window past `maxWindow`, saying how to ask for less.
+    package static func checkWindow(symbol: String, start: Int64, end: Int64) throws {
+        guard end - start > maxWindow else { return }
+        throw TaskFailure("the demo source makes at most 2 years of synthetic bars per run, and \(symbol) would need "
+                          + "\(UTCTime.iso(start)) … \(UTCTime.iso(end)); check FLOW_NOW and the start, or use a real source",
+                          retryable: false)
+    }
 
     package func availableEnd(symbol: String, now: Int64) async throws -> Int64? {
         UTCTime.floorToMinute(now)

@@ -45,6 +45,7 @@ package struct DetectGapAction: Action {
             let start = max(newest.map { $0.ts + 60 } ?? firstStart, synced?.ts ?? firstStart)
             let available = try await choice.source.availableEnd(symbol: symbol, now: now) ?? start
             let end = min(available, UTCTime.floorToMinute(now))
+            if choice.source.name == "demo" { try DemoSource.checkWindow(symbol: symbol, start: start, end: end) }
             var entry = ["symbol": symbol, "start": UTCTime.iso(start), "end": UTCTime.iso(max(start, end))]
             entry["newest_bar"] = newest.map { UTCTime.iso($0.ts) } ?? ""
             detail.append(entry)

@@ -25,10 +25,17 @@ package struct FlowBinary: Sendable {
         return await process.wait()
     }
 
+    /// Runs another program (a shell pipeline around flow, `script` for a terminal) with the test environment.
+    package static func runProgram(_ program: String, _ arguments: [String], in directory: String,
+                                   environment: [String: String] = [:]) async throws -> Result {
+        try await start(arguments, in: directory, environment: environment, executable: program).wait()
+    }
+
     /// Starts `flow ARGS` without waiting.
-    package static func start(_ arguments: [String], in directory: String, environment: [String: String] = [:]) throws -> Running {
+    package static func start(_ arguments: [String], in directory: String, environment: [String: String] = [:],
+                              executable: String? = nil) throws -> Running {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
+        process.executableURL = URL(fileURLWithPath: executable ?? path)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         var env = ProcessInfo.processInfo.environment
