@@ -19,13 +19,30 @@ package final class ProcessGroups: Sendable {
 
     package init() {}
 
+    /// Every live task leader of this process, whichever `ProcessGroups` started it: never taken for an escapee.
+    /// Held across a spawn and its registration (`registering`), so a leader just born is never mistaken for one.
+    private static let leaders = Mutex<Set<Int32>>([])
+
+    /// Spawns with `body` and registers the new leader before any escapee search can see it.
+    func registering(tag: Set<String>, _ body: () throws -> Int32) rethrows -> Int32 {
+        try ProcessGroups.leaders.withLock { leaders in
+            let pid = try body()
+            leaders.insert(pid)
+            _ = live.withLock { $0.insert(pid) }
+            if !tag.isEmpty { tags.withLock { $0[pid] = tag } }
+            return pid
+        }
+    }
+
     func add(_ pgid: Int32, tag: Set<String> = []) {
         _ = live.withLock { $0.insert(pgid) }
+        _ = ProcessGroups.leaders.withLock { $0.insert(pgid) }
         if !tag.isEmpty { tags.withLock { $0[pgid] = tag } }
     }
 
     func remove(_ pgid: Int32) {
         _ = live.withLock { $0.remove(pgid) }
+        _ = ProcessGroups.leaders.withLock { $0.remove(pgid) }
         _ = tags.withLock { $0.removeValue(forKey: pgid) }
     }
 
@@ -49,14 +66,19 @@ package final class ProcessGroups: Sendable {
     /// every tagged process on the machine (a deeper chain). Costs one read per flow thread when there are none.
     func stopEscapees(of pgid: Int32, grace: Duration) {
         guard let tag = tags.withLock({ $0[pgid] }) else { return }
-        let leaders = live.withLock { $0 }
-        let adopted = ProcessGroups.children().filter { !leaders.contains($0) && ProcessGroups.environment(of: $0, has: tag) }
+        var leaders = Set<Int32>()
+        let adopted = ProcessGroups.leaders.withLock { live -> [Int32] in
+            leaders = live
+            leaders.remove(pgid)
+            return ProcessGroups.children().filter { !live.contains($0) && $0 != pgid && ProcessGroups.environment(of: $0, has: tag) }
+        }
         guard !adopted.isEmpty else { return }
         var targets = Set(adopted.map { pid -> Int32 in
             let group = getpgid(pid)
             return group > 1 ? group : pid
         })
         targets.formUnion(ProcessGroups.groupsTagged(tag))
+        targets.subtract(leaders)
         targets.remove(getpgrp())
         for target in targets where target != pgid {
             stopping.withLock { _ = $0.insert(target) }

@@ -49,9 +49,8 @@ package enum ProcessRunner {
 
     /// Spawns the process and registers its group, so a second Ctrl-C reaches it.
     static func start(_ spec: ProcessSpec, groups: ProcessGroups, onStart: (Int32) -> Void) throws -> Int32 {
-        let pid = try spawn(spec)
+        let pid = try groups.registering(tag: ProcessGroups.tag(of: spec.environment.variables)) { try spawn(spec) }
         CrashPoint.hit("after-spawn")
-        groups.add(pid, tag: ProcessGroups.tag(of: spec.environment.variables))
         onStart(pid)
         return pid
     }
