@@ -14,6 +14,7 @@ package final class ProcessGroups: Sendable {
     /// Each live group's attempt tag (`FLOW_RUN_ID=…`, `FLOW_TASK=…`, `FLOW_ATTEMPT=…`), which its descendants
     /// inherit even when they leave the group with `setsid`.
     private let tags = Mutex<[Int32: Set<String>]>([:])
+
     /// Groups whose leader has ended but whose other processes are being stopped (`stopLeftovers`).
     private let stopping = Mutex<Set<Int32>>([])
 
@@ -70,7 +71,8 @@ package final class ProcessGroups: Sendable {
         let adopted = ProcessGroups.leaders.withLock { live -> [Int32] in
             leaders = live
             leaders.remove(pgid)
-            return ProcessGroups.children().filter { !live.contains($0) && $0 != pgid && ProcessGroups.environment(of: $0, has: tag) }
+            return ProcessGroups.adoptedChildren()
+                .filter { !live.contains($0) && $0 != pgid && ProcessGroups.environment(of: $0, has: tag) }
         }
         guard !adopted.isEmpty else { return }
         var targets = Set(adopted.map { pid -> Int32 in
@@ -88,6 +90,16 @@ package final class ProcessGroups: Sendable {
                 self.stopping.withLock { _ = $0.remove(target) }
             }
         }
+    }
+
+    /// Where adopted orphans are: the kernel gives an orphan to the first live thread of the subreaper's thread
+    /// group — its main thread while flow runs — so one `children` file is read per task end, not one per thread.
+    /// Every thread's are read only if the main thread's cannot be.
+    static func adoptedChildren() -> [Int32] {
+        if let text = try? String(contentsOfFile: "/proc/self/task/\(getpid())/children", encoding: .utf8) {
+            return text.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+        return children()
     }
 
     /// This process's children, from `/proc/self/task/*/children`.
