@@ -190,3 +190,85 @@ extension EndToEnd {
         }
     }
 }
+
+extension EndToEnd.InjectionEndToEndTests {
+    @Test("payloads in every text input of every built-in action: never run as code, never a crash, a clear end")
+    func everyActionInput() async throws {
+        let p = Project()
+        // Each task stands alone (no needs, continue_on_error) so that every action meets every payload.
+        try p.workflow("all", """
+            params:
+              v: x
+            defaults:
+              retries: 0
+              continue_on_error: true
+            tasks:
+              health:
+                uses: sqlite.health-check
+                with:
+                  db: data/h.db
+                  full: ${{ params.v }}
+                  backup: ${{ params.v }}
+                  keep_backups: ${{ params.v }}
+                  min_free_mb: ${{ params.v }}
+                  max_schema_version: ${{ params.v }}
+              gap-symbols:
+                uses: market.detect-gap
+                with:
+                  db: data/m.db
+                  symbols: ${{ params.v }}
+                  source: demo
+              gap-source:
+                uses: market.detect-gap
+                with:
+                  db: data/m2.db
+                  symbols: MGC
+                  source: ${{ params.v }}
+                  start: ${{ params.v }}
+                  dataset: ${{ params.v }}
+                  symbol_rule: ${{ params.v }}
+                  request_timeout: ${{ params.v }}
+              backfill:
+                uses: market.backfill
+                with:
+                  db: data/m3.db
+                  symbols: MGC
+                  source: demo
+                  start: ${{ params.v }}
+                  end: ${{ params.v }}
+                  timezone: ${{ params.v }}
+                  day_start: ${{ params.v }}
+              features:
+                uses: market.build-features
+                with:
+                  db: data/m4.db
+                  symbols: MGC
+                  since: ${{ params.v }}
+                  rebuild: ${{ params.v }}
+                  timezone: ${{ params.v }}
+              report:
+                uses: market.report
+                with:
+                  db: data/m5.db
+                  symbols: MGC
+                  source: ${{ params.v }}
+                  bars_added: ${{ params.v }}
+                  added_by_symbol: ${{ params.v }}
+                  notice: ${{ params.v }}
+                  available_end: ${{ params.v }}
+                  day_start: ${{ params.v }}
+            """)
+        var tried = 0
+        for payload in Self.payloads where !payload.contains("\u{0}") {
+            let result = try await p.flow(arguments: ["run", "all", "--fresh", "-p", "v=\(payload)"], env: ["FLOW_NOW": "2026-01-28T21:00:00Z"])
+            tried += 1
+            #expect(result.status == 0 || result.status == 1, "\(payload.prefix(40)) → \(result.status): \(result.stderr.prefix(300))")
+            #expect(!p.dir.exists("CANARY") && !p.dir.exists("data/CANARY"), "\(payload.prefix(40)) created the canary")
+            #expect(!FileManager.default.fileExists(atPath: "/tmp/CANARY"))
+        }
+        #expect(tried >= 60)
+        // The last payload's run still recorded every task's end: nothing was left running or unexplained.
+        let statuses = try await p.taskStatuses("all")
+        #expect(statuses.count == 6 && statuses.values.allSatisfy { ["succeeded", "failed"].contains($0) }, "\(statuses)")
+    }
+}
