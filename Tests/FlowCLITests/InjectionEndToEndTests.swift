@@ -195,13 +195,12 @@ extension EndToEnd.InjectionEndToEndTests {
     @Test("payloads in every text input of every built-in action: never run as code, never a crash, a clear end")
     func everyActionInput() async throws {
         let p = Project()
-        // Each task stands alone (no needs, continue_on_error) so that every action meets every payload.
+        // Each task stands alone (no needs, --keep-going) so that every action meets every payload.
         try p.workflow("all", """
             params:
               v: x
             defaults:
               retries: 0
-              continue_on_error: true
             tasks:
               health:
                 uses: sqlite.health-check
@@ -260,7 +259,7 @@ extension EndToEnd.InjectionEndToEndTests {
             """)
         var tried = 0
         for payload in Self.payloads where !payload.contains("\u{0}") {
-            let result = try await p.flow(arguments: ["run", "all", "--fresh", "-p", "v=\(payload)"], env: ["FLOW_NOW": "2026-01-28T21:00:00Z"])
+            let result = try await p.flow(arguments: ["run", "all", "--fresh", "--keep-going", "-p", "v=\(payload)"], env: ["FLOW_NOW": "2026-01-28T21:00:00Z"])
             tried += 1
             #expect(result.status == 0 || result.status == 1, "\(payload.prefix(40)) → \(result.status): \(result.stderr.prefix(300))")
             #expect(!p.dir.exists("CANARY") && !p.dir.exists("data/CANARY"), "\(payload.prefix(40)) created the canary")
