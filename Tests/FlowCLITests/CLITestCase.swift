@@ -29,6 +29,14 @@ final class Project: @unchecked Sendable {
 
     func lines(_ file: String) -> [String] { dir.lines(file) }
 
+    /// A project holding the shipped `daily-update` workflow, its retry delay shortened so fault tests stay fast.
+    static func dailyUpdate(retryDelay: String = "100ms") throws -> Project {
+        let p = Project()
+        let text = try String(contentsOfFile: Repository.root + "/workflows/daily-update.yaml", encoding: .utf8)
+        try p.workflow("daily-update", text.replacingOccurrences(of: "retry_delay: 10s", with: "retry_delay: \(retryDelay)"))
+        return p
+    }
+
     /// Runs sqlite3-free queries through `flow status --json`.
     func statusJSON(_ workflow: String) async throws -> [String: Any] {
         let result = try await flow("status", workflow, "--json")

@@ -10,13 +10,7 @@ import Glibc
 extension EndToEnd {
     @Suite("daily-update, end to end")
     struct DailyUpdateEndToEndTests {
-        /// A project with the shipped workflow, its retry delay shortened so fault tests stay fast.
-        func project() throws -> Project {
-            let p = Project()
-            let text = try String(contentsOfFile: Repository.root + "/workflows/daily-update.yaml", encoding: .utf8)
-            try p.workflow("daily-update", text.replacingOccurrences(of: "retry_delay: 10s", with: "retry_delay: 100ms"))
-            return p
-        }
+        func project() throws -> Project { try Project.dailyUpdate() }
 
         func snapshot(_ p: Project, db: String = "data/market.db") async throws -> [String: [String]] {
             try await MarketSnapshot.take(p.root + "/" + db)

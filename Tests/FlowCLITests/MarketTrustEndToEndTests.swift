@@ -7,12 +7,7 @@ extension EndToEnd {
     /// The market pipeline never pays twice and never mixes sources, however flow is started.
     @Suite("market data is bought once and never mixed, end to end")
     struct MarketTrustEndToEndTests {
-        func project() throws -> Project {
-            let p = Project()
-            let text = try String(contentsOfFile: Repository.root + "/workflows/daily-update.yaml", encoding: .utf8)
-            try p.workflow("daily-update", text.replacingOccurrences(of: "retry_delay: 10s", with: "retry_delay: 100ms"))
-            return p
-        }
+        func project() throws -> Project { try Project.dailyUpdate() }
 
         func ranges(_ fake: FakeDatabento) -> [String] {
             fake.requests.filter { $0.path == "/v0/timeseries.get_range" }

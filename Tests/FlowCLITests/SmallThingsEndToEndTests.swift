@@ -49,9 +49,7 @@ extension EndToEnd {
 
         @Test("'cannot connect' names the URL with its port")
         func connectErrorKeepsPort() async throws {
-            let p = Project()
-            let text = try String(contentsOfFile: Repository.root + "/workflows/daily-update.yaml", encoding: .utf8)
-            try p.workflow("daily-update", text.replacingOccurrences(of: "retry_delay: 10s", with: "retry_delay: 10ms"))
+            let p = try Project.dailyUpdate(retryDelay: "10ms")
             let result = try await p.flow("run", "daily-update", env: [
                 "DATABENTO_API_KEY": "db-X", "DATABENTO_BASE_URL": "http://127.0.0.1:9", "FLOW_VENDOR_RETRY_BASE": "1ms",
                 "FLOW_NOW": "2026-01-17T00:00:00Z",
@@ -77,9 +75,7 @@ extension EndToEnd {
 
         @Test("the demo source refuses a window past two years instead of writing gigabytes")
         func demoWindow() async throws {
-            let p = Project()
-            let text = try String(contentsOfFile: Repository.root + "/workflows/daily-update.yaml", encoding: .utf8)
-            try p.workflow("daily-update", text)
+            let p = try Project.dailyUpdate()
             #expect(try await p.flow("run", "daily-update", env: ["FLOW_NOW": "2026-01-28T21:00:00Z"]).status == 0)
             let size = (try FileManager.default.attributesOfItem(atPath: p.root + "/data/market.db")[.size] as? NSNumber)?.intValue ?? 0
             let far = try await p.flow("run", "daily-update", env: ["FLOW_NOW": "9999-12-31T00:00:00Z"])
