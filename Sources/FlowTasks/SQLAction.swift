@@ -25,6 +25,7 @@ package struct SQLAction: Action {
         let path = context.resolve(try context.input("db"))
         let sql = try context.input("sql")
         let arguments = SQLAction.arguments(context.inputs)
+        let limit = OutputLimits.fromEnvironment().outputValue
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         let queue: DatabaseQueue
@@ -58,7 +59,10 @@ package struct SQLAction: Action {
                             if let first = rows.first {
                                 for column in first.columnNames where KeyValueParser.isKey(column) {
                                     let value: DatabaseValue = first[column]
-                                    outputs[column] = value.isNull ? "" : (String.fromDatabaseValue(value) ?? "\(value)")
+                                    let text = value.isNull ? "" : (String.fromDatabaseValue(value) ?? "\(value)")
+                                    // The same bound as a shell task's outputs: a result is not a place for a blob.
+                                    guard text.utf8.count <= limit else { throw SQLBindings.TooLarge(column: column, bytes: text.utf8.count) }
+                                    outputs[column] = text
                                 }
                             }
                         }
@@ -69,6 +73,9 @@ package struct SQLAction: Action {
                 }
             } catch is CancellationError {
                 throw CancellationError()
+            } catch let error as SQLBindings.TooLarge {
+                throw TaskFailure("output '\(error.column)' of task '\(context.task)' is \(error.bytes) bytes, over the limit of "
+                                  + "\(OutputLimits.size(limit)) (FLOW_MAX_OUTPUT_VALUE); nothing was committed", retryable: false)
             } catch let error as SQLBindings.Missing where error.name == "?" {
                 throw TaskFailure("SQL on '\(path)' uses a positional parameter '?'; name it (:name) and give "
                                   + "its value under 'bind:' in 'with:'; nothing was committed", retryable: false)
@@ -104,6 +111,7 @@ package struct SQLAction: Action {
 /// text (SQLite compares and converts it by column affinity), so nothing in it is ever read as SQL.
 struct SQLBindings: Sendable {
     struct Missing: Error { var name: String }
+    struct TooLarge: Error { var column: String; var bytes: Int }
 
     var values: [String: String]
 

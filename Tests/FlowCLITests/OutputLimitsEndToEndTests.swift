@@ -31,6 +31,23 @@ extension EndToEnd {
             #expect(raised.status == 0, "\(raised.stdout)")
         }
 
+        @Test("a sql result column over the output limit fails the task and commits nothing")
+        func sqlOutput() async throws {
+            let p = Project()
+            try p.workflow("q", """
+                tasks:
+                  q:
+                    uses: sql
+                    with:
+                      db: q.db
+                      sql: CREATE TABLE t(x); INSERT INTO t VALUES (1); SELECT hex(zeroblob(1000000)) AS big
+                """)
+            let result = try await p.flow("run", "q")
+            #expect(result.status == 1)
+            #expect(result.stdout.contains("output 'big' of task 'q' is"), "\(result.stdout)")
+            #expect(try await SQLiteFile.rows(p.root + "/q.db", "SELECT name FROM sqlite_master") == [])
+        }
+
         @Test("a checkpoint of 100,000 keys, or one value over 128 KB, fails clearly and does not wedge the next attempt",
               arguments: ["keys", "value"])
         func checkpoints(_ kind: String) async throws {
