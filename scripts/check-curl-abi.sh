@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Checks Sources/CFlowHTTP/curl_abi.h — flow's own declarations of the libcurl functions, types and constants it
 # uses — against the real libcurl header, without installing it: the header is unpacked from Debian's
-# libcurl4-openssl-dev package into a temporary folder and http.c is compiled against it, which turns on the
-# _Static_assert of every value. Exit 1 if a value differs, 0 if all agree, 3 if the package cannot be had.
+# libcurl4-openssl-dev package into a temporary folder and scripts/curl_abi_check.c, which _Static_asserts
+# every value, is compiled against it. Exit 1 if a value differs, 0 if all agree, 3 if the package cannot be had.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work="$(mktemp -d)"
@@ -17,6 +17,5 @@ if ! (cd "$work" && apt-get download libcurl4-openssl-dev >/dev/null 2>&1); then
 fi
 dpkg-deb -x "$work"/libcurl4-openssl-dev_*.deb "$work/root"
 header="$(dirname "$(find "$work/root" -name curl.h -path '*/curl/curl.h' | head -1)")"
-cc -fsyntax-only -Wall -Werror -I "$(dirname "$header")" -I Sources/CFlowHTTP/include \
-    -DFLOW_REQUIRE_CURL_HEADER Sources/CFlowHTTP/http.c
+cc -fsyntax-only -Wall -Werror -I "$(dirname "$header")" scripts/curl_abi_check.c
 echo "check-curl-abi: every libcurl declaration in curl_abi.h matches $(grep -m1 'define LIBCURL_VERSION ' "$header/curlver.h" | cut -d'"' -f2)'s header"

@@ -3,9 +3,9 @@
 
 /* The part of libcurl's ABI flow uses, declared here so that building flow needs no libcurl header: a fresh
  * Debian machine has the libcurl4 runtime but not libcurl4-openssl-dev. libcurl keeps these numbers stable
- * across its whole 7.x and 8.x ABI (soname libcurl.so.4). Where the real header happens to be installed,
- * every value below is checked against it at compile time (the end of this file); CI compiles that check
- * against the header unpacked from the Debian package without installing it. */
+ * across its whole 7.x and 8.x ABI (soname libcurl.so.4). No file under Sources/ includes a libcurl header:
+ * every value below is checked against the real one by scripts/curl_abi_check.c, which CI compiles against
+ * the header unpacked from Debian's package (scripts/check-curl-abi.sh) without installing it. */
 
 #include <stdint.h>
 
@@ -59,34 +59,5 @@ enum {
 
 enum { FLOW_CURLINFO_RESPONSE_CODE = 0x200000 + 2 };
 enum { FLOW_CURL_GLOBAL_DEFAULT = 3 };
-
-#if defined(__has_include)
-#if __has_include(<curl/curl.h>)
-#include <curl/curl.h>
-#define FLOW_SAME(name) _Static_assert((long)FLOW_##name == (long)name, #name " differs from libcurl's header")
-FLOW_SAME(CURLE_OK); FLOW_SAME(CURLE_COULDNT_RESOLVE_PROXY); FLOW_SAME(CURLE_COULDNT_RESOLVE_HOST);
-FLOW_SAME(CURLE_COULDNT_CONNECT); FLOW_SAME(CURLE_PARTIAL_FILE); FLOW_SAME(CURLE_WRITE_ERROR);
-FLOW_SAME(CURLE_OPERATION_TIMEDOUT); FLOW_SAME(CURLE_SSL_CONNECT_ERROR); FLOW_SAME(CURLE_ABORTED_BY_CALLBACK);
-FLOW_SAME(CURLE_GOT_NOTHING); FLOW_SAME(CURLE_SEND_ERROR); FLOW_SAME(CURLE_RECV_ERROR);
-FLOW_SAME(CURLE_SSL_CERTPROBLEM); FLOW_SAME(CURLE_SSL_CIPHER); FLOW_SAME(CURLE_PEER_FAILED_VERIFICATION);
-FLOW_SAME(CURLE_SSL_CACERT_BADFILE); FLOW_SAME(CURLE_SSL_ISSUER_ERROR);
-FLOW_SAME(CURLOPT_WRITEDATA); FLOW_SAME(CURLOPT_URL); FLOW_SAME(CURLOPT_USERAGENT); FLOW_SAME(CURLOPT_LOW_SPEED_LIMIT);
-FLOW_SAME(CURLOPT_LOW_SPEED_TIME); FLOW_SAME(CURLOPT_HTTPHEADER); FLOW_SAME(CURLOPT_HEADERDATA);
-FLOW_SAME(CURLOPT_NOPROGRESS); FLOW_SAME(CURLOPT_FOLLOWLOCATION); FLOW_SAME(CURLOPT_XFERINFODATA);
-FLOW_SAME(CURLOPT_WRITEFUNCTION); FLOW_SAME(CURLOPT_HEADERFUNCTION); FLOW_SAME(CURLOPT_HTTPGET);
-FLOW_SAME(CURLOPT_NOSIGNAL); FLOW_SAME(CURLOPT_TIMEOUT_MS); FLOW_SAME(CURLOPT_CONNECTTIMEOUT_MS);
-FLOW_SAME(CURLOPT_XFERINFOFUNCTION); FLOW_SAME(CURLINFO_RESPONSE_CODE); FLOW_SAME(CURL_GLOBAL_DEFAULT);
-#undef FLOW_SAME
-_Static_assert(sizeof(flow_curl_off_t) == sizeof(curl_off_t), "curl_off_t differs from libcurl's header");
-_Static_assert(sizeof(flow_curlcode) == sizeof(CURLcode), "CURLcode differs from libcurl's header");
-_Static_assert(sizeof(flow_curloption) == sizeof(CURLoption), "CURLoption differs from libcurl's header");
-_Static_assert(sizeof(flow_curlinfo) == sizeof(CURLINFO), "CURLINFO differs from libcurl's header");
-#define FLOW_CURL_HEADER_CHECKED 1
-#endif
-#endif
-
-#if defined(FLOW_REQUIRE_CURL_HEADER) && !defined(FLOW_CURL_HEADER_CHECKED)
-#error "FLOW_REQUIRE_CURL_HEADER: <curl/curl.h> was not found, so nothing was checked"
-#endif
 
 #endif
