@@ -34,6 +34,22 @@ final class Console: Sendable {
         TaskLog.writeAll(text.hasSuffix("\n") ? text : text + "\n", to: STDERR_FILENO)
     }
 
+    /// A value (a param, a file name) as a line of output can hold it: control characters escaped, at most 80 characters.
+    static func shown(_ value: String) -> String {
+        let out = escaped(String(value.unicodeScalars.prefix(80)))
+        return value.unicodeScalars.count > 80 ? out + "..." : out
+    }
+
+    /// `value` with its control characters escaped (`\u{01}`), so it cannot move a terminal's cursor.
+    static func escaped(_ value: String) -> String {
+        guard value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return value }
+        var out = ""
+        for scalar in value.unicodeScalars {
+            out += scalar.properties.generalCategory == .control ? scalar.escaped(asASCII: true) : String(scalar)
+        }
+        return out
+    }
+
     func paint(_ text: String, _ code: String) -> String {
         useColor ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
     }

@@ -159,7 +159,7 @@ struct ListCommand: Subcommand {
                 entries.append(Entry(name: wf.name, path: project.display(path), valid: true, tasks: wf.tasks.count,
                                      description: wf.description, lastRun: last))
             } else {
-                entries.append(Entry(name: RunSetup.shown(stem), path: RunSetup.shown(project.display(path)), valid: false, tasks: nil,
+                entries.append(Entry(name: Console.shown(stem), path: Console.shown(project.display(path)), valid: false, tasks: nil,
                                      description: nil, lastRun: nil))
             }
         }

@@ -55,7 +55,7 @@ struct Project {
     /// Loads and validates a workflow, or fails with its diagnostics (exit 65).
     func load(_ path: String) throws(CommandFailure) -> Workflow {
         // A file name's control characters never reach the terminal raw.
-        let shown = RunSetup.escaped(display(path))
+        let shown = Console.escaped(display(path))
         let (outcome, source) = loader.load(path: path)
         switch outcome {
         case .success(let workflow):

@@ -39,23 +39,7 @@ struct RunSetup {
     /// `k=v, k2=v2` for the params that differ from the workflow's defaults, empty when none do.
     var nonDefaultParams: String {
         params.keys.sorted().filter { params[$0] != workflow.paramDefaults[$0] }
-            .map { "\($0)=\(Self.shown(params[$0] ?? ""))" }.joined(separator: ", ")
-    }
-
-    /// A value as a line of output can hold it: control characters escaped, at most 80 characters.
-    static func shown(_ value: String) -> String {
-        let out = escaped(String(value.unicodeScalars.prefix(80)))
-        return value.unicodeScalars.count > 80 ? out + "..." : out
-    }
-
-    /// `value` with its control characters escaped (`\u{01}`), so it cannot move a terminal's cursor.
-    static func escaped(_ value: String) -> String {
-        guard value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return value }
-        var out = ""
-        for scalar in value.unicodeScalars {
-            out += scalar.properties.generalCategory == .control ? scalar.escaped(asASCII: true) : String(scalar)
-        }
-        return out
+            .map { "\($0)=\(Console.shown(params[$0] ?? ""))" }.joined(separator: ", ")
     }
 
     /// The run clock: `FLOW_NOW` (ISO 8601) when set, so runs are reproducible, else the real time.
@@ -94,7 +78,7 @@ struct RunSetup {
                 } else if latest.params.filter({ declared.contains($0.key) }) != asked {
                     let differing = Set(asked.keys).union(latest.params.keys.filter(declared.contains)).sorted()
                         .filter { asked[$0] != latest.params[$0] }
-                        .map { "\($0)=\(latest.params[$0].map(RunSetup.shown) ?? "(unset)")" }
+                        .map { "\($0)=\(latest.params[$0].map(Console.shown) ?? "(unset)")" }
                     notResumed = "not resuming run \(latest.id): its params differ (\(differing.joined(separator: ", ")))"
                 } else {
                     resuming = latest
@@ -145,6 +129,12 @@ struct ShownStatus {
     var status: RunStatus
     var runnerGone: Bool
     var note: String?
+
+    /// A task's status in such a run: one still `running` was interrupted with its runner.
+    func task(_ status: TaskStatus?) -> TaskStatus {
+        let status = status ?? .pending
+        return runnerGone && status == .running ? .interrupted : status
+    }
 
     init(_ run: RunRecord, store: StateStore) {
         if run.status == .running, !store.runnerIsAlive(run) {

@@ -102,9 +102,7 @@ struct StatusCommand: Subcommand {
                                params: record.params, error: shown.note ?? record.error, runnerGone: shown.runnerGone ? true : nil)
             let tasks = order.map { id -> TaskEntry in
                 let s = states[id]
-                var status = s?.status ?? .pending
-                if shown.runnerGone, status == .running { status = .interrupted }
-                return TaskEntry(id: id.rawValue, status: status.rawValue, attempts: s?.attempts ?? 0,
+                return TaskEntry(id: id.rawValue, status: shown.task(s?.status).rawValue, attempts: s?.attempts ?? 0,
                                  durationSeconds: duration(s?.startedAt, s?.finishedAt), reason: s?.reason, outputs: s?.outputs ?? [:])
             }
             try JSONDocument.print(Document(run: run, tasks: tasks))
@@ -127,9 +125,7 @@ struct StatusCommand: Subcommand {
                 detail = detail.isEmpty ? text : detail + "; " + text
             }
             let d = duration(s?.startedAt, s?.finishedAt).map { DurationFormat.format(.milliseconds(Int64($0 * 1000))) } ?? "-"
-            var status = s?.status ?? .pending
-            if shown.runnerGone, status == .running { status = .interrupted }
-            table.rows.append([id.rawValue, status.rawValue, String(s?.attempts ?? 0), d, detail])
+            table.rows.append([id.rawValue, shown.task(s?.status).rawValue, String(s?.attempts ?? 0), d, detail])
         }
         Console.out(table.render())
     }

@@ -55,9 +55,4 @@ enum JSONText {
         guard let data = try? encoder.encode(value) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
     }
-
-    static func decode(_ text: String?) -> [String: String] {
-        guard let text, let value = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)) else { return [:] }
-        return value
-    }
 }

@@ -147,9 +147,10 @@ extension StateStore {
     /// run's last update (so a pid reused since does not count), or a holder on another host (unknowable).
     package func runnerIsAlive(_ run: RunRecord) -> Bool {
         guard run.status == .running else { return false }
+        // Only the lease row knows the host; the run row knows the pid and when the runner last wrote.
         let holder = (try? leaseHolder(of: run.workflow)) ?? nil
-        if let holder, holder.runID == run.id, let host = holder.host, host != ProcessInfo.processInfo.hostName { return true }
-        return LeaseHolder(runID: run.id, pid: run.pid, host: nil, acquiredAt: run.updatedAt).isAlive
+        let host = holder?.runID == run.id ? holder?.host : nil
+        return LeaseHolder(runID: run.id, pid: run.pid, host: host, acquiredAt: run.updatedAt).isAlive
     }
 
     /// Runs of `workflow` still marked `running`: once we hold the lease, their runner is dead.

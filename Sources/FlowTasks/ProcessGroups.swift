@@ -35,12 +35,6 @@ package final class ProcessGroups: Sendable {
         }
     }
 
-    func add(_ pgid: Int32, tag: Set<String> = []) {
-        _ = live.withLock { $0.insert(pgid) }
-        _ = ProcessGroups.leaders.withLock { $0.insert(pgid) }
-        if !tag.isEmpty { tags.withLock { $0[pgid] = tag } }
-    }
-
     func remove(_ pgid: Int32) {
         _ = live.withLock { $0.remove(pgid) }
         _ = ProcessGroups.leaders.withLock { $0.remove(pgid) }
@@ -64,7 +58,7 @@ package final class ProcessGroups: Sendable {
 
     /// Stops the processes of a finished attempt that left its group (`setsid`, a double fork): flow's adopted
     /// children carrying the attempt's tag — SIGTERM, then SIGKILL after `grace` — and, only when one is found,
-    /// every tagged process on the machine (a deeper chain). Costs one read per flow thread when there are none.
+    /// every tagged process on the machine (a deeper chain). Costs one file read when there are none.
     func stopEscapees(of pgid: Int32, grace: Duration) {
         guard let tag = tags.withLock({ $0[pgid] }) else { return }
         var leaders = Set<Int32>()
@@ -120,14 +114,15 @@ package final class ProcessGroups: Sendable {
         return found == tag.count
     }
 
-    /// Process groups (or lone pids) of live processes whose environment carries every variable of `tag`.
+    /// Process groups of live processes whose environment carries every variable of `tag`, other than flow's own.
     static func groupsTagged(_ tag: Set<String>) -> [Int32] {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        let own = getpgrp()
         var groups = Set<Int32>()
         for entry in entries where entry.first?.isNumber == true {
-            guard let pid = Int32(entry), pid != getpid(), environment(of: pid, has: tag) else { continue }
+            guard let pid = Int32(entry), environment(of: pid, has: tag) else { continue }
             let group = getpgid(pid)
-            groups.insert(group > 1 ? group : pid)
+            if group > 1, group != own { groups.insert(group) }
         }
         return groups.sorted()
     }
@@ -199,19 +194,7 @@ package final class ProcessGroups: Sendable {
     /// Process groups of live processes whose environment carries `FLOW_RUN_ID=<runID>` and
     /// `FLOW_STATE=<statePath>`: a dead runner's tasks, even one killed before it recorded their pid.
     package static func groupsTagged(runID: Int64, statePath: String) -> [Int32] {
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
-        let wanted: Set<String> = ["FLOW_RUN_ID=\(runID)", "FLOW_STATE=\(statePath)"]
-        let own = getpgrp()
-        var groups = Set<Int32>()
-        for entry in entries where entry.first?.isNumber == true {
-            guard let pid = Int32(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { continue }
-            var found = 0
-            for variable in data.split(separator: 0) where wanted.contains(String(decoding: variable, as: UTF8.self)) { found += 1 }
-            guard found == wanted.count else { continue }
-            let group = getpgid(pid)
-            if group > 1, group != own { groups.insert(group) }
-        }
-        return groups.sorted()
+        groupsTagged(["FLOW_RUN_ID=\(runID)", "FLOW_STATE=\(statePath)"])
     }
 
     /// Kills the orphaned groups of a dead runner. Callers pass pgids read from attempt rows.

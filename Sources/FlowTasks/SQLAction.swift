@@ -8,6 +8,9 @@ import GRDBSQLite
 /// Outputs `changes` (rows changed in all) and, when a statement returns rows, `rows` (how many the
 /// last such statement returned) plus the columns of its first row as outputs by column name.
 package struct SQLAction: Action {
+    /// Read once, like the shell action's: a result column is bounded as a shell task's output value is.
+    private let limit = OutputLimits.fromEnvironment().outputValue
+
     package init() {}
 
     package var signature: ActionSignature {
@@ -25,7 +28,6 @@ package struct SQLAction: Action {
         let path = context.resolve(try context.input("db"))
         let sql = try context.input("sql")
         let arguments = SQLAction.arguments(context.inputs)
-        let limit = OutputLimits.fromEnvironment().outputValue
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         let queue: DatabaseQueue

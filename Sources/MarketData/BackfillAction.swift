@@ -32,14 +32,14 @@ package struct BackfillAction: Action {
         let path = try context.databasePath
         // One writer of this market database at a time, whichever state database or folder flow runs from; the
         // lock is the one detect-gap took for this run when it did.
-        let lock = try await MarketLock.acquire(path, run: context.runID, holder: "backfill")
-        defer { lock.release(after: "backfill") }
+        let lock = try await MarketLock.acquire(path, holder: "backfill")
+        defer { lock.release() }
         let queue = try MarketDatabase.open(path)
         defer { try? queue.close() }
 
         // Totals carry over from earlier attempts of this task, so a resumed backfill reports (and
         // hands build-features) everything the whole backfill touched, not only its last attempt.
-        var saved = context.checkpoint
+        let saved = context.checkpoint
         var added = saved["total.added"].flatMap { Int($0) } ?? 0
         var written = saved["total.written"].flatMap { Int($0) } ?? 0
         var chunksDone = saved["total.chunks"].flatMap { Int($0) } ?? 0
@@ -49,10 +49,7 @@ package struct BackfillAction: Action {
         for symbol in symbols {
             // Each symbol starts where its own data ends: a symbol added later, or a resumed or widened backfill,
             // never asks the vendor again for days this database already holds (each request costs money).
-            let stored = try await queue.read { db in
-                (try MarketDatabase.newestBar(db, symbol: symbol), try MarketDatabase.syncedUntil(db, symbol: symbol))
-            }
-            let storedEnd = max(stored.0.map { $0.ts + 60 } ?? start, stored.1?.ts ?? start)
+            let storedEnd = try await queue.read { db in try MarketDatabase.storedEnd(db, symbol: symbol, otherwise: start) }
             // A checkpoint from before version 2 kept the position under the bare symbol.
             let checkpointed = (saved[BackfillAction.positionKey(symbol)] ?? saved[symbol]).flatMap(UTCTime.parse) ?? start
             let from = max(start, storedEnd, checkpointed)
@@ -80,14 +77,14 @@ package struct BackfillAction: Action {
                     firstDay = min(firstDay ?? chunk.day, chunk.day)
                     lastDay = max(lastDay ?? chunk.day, chunk.day)
                 }
-                saved[BackfillAction.positionKey(symbol)] = UTCTime.iso(syncedUntil)
-                saved["total.added"] = String(added)
-                saved["total.written"] = String(written)
-                saved["total.chunks"] = String(chunksDone)
-                saved["total.first_day"] = firstDay.map(TradingCalendar.dateString) ?? ""
-                saved["total.last_day"] = lastDay.map(TradingCalendar.dateString) ?? ""
-                saved["total.added_by_symbol"] = BackfillAction.json(addedBySymbol)
-                try context.saveCheckpoint(saved)
+                // Only the keys this chunk changed: the rest of the checkpoint is already committed.
+                try context.saveCheckpoint([
+                    BackfillAction.positionKey(symbol): UTCTime.iso(syncedUntil), "total.added": String(added),
+                    "total.written": String(written), "total.chunks": String(chunksDone),
+                    "total.first_day": firstDay.map(TradingCalendar.dateString) ?? "",
+                    "total.last_day": lastDay.map(TradingCalendar.dateString) ?? "",
+                    "total.added_by_symbol": BackfillAction.json(addedBySymbol),
+                ])
                 context.log.write("\(symbol) \(TradingCalendar.dateString(chunk.day)): \(result.bars.count) bars (\(new) new)"
                                   + (choice.source.name == "demo" ? " [demo data]" : ""))
                 if result.clampedEnd != nil, syncedUntil < chunk.end {

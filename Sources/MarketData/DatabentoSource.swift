@@ -13,12 +13,14 @@ package struct DatabentoSource: BarSource {
     let symbolRule: String
     let timeout: TimeInterval
     let retry: VendorRetry
+    let scrubber: SecretScrubber
 
     package init(apiKey: String, inputs: [String: String], env: [String: String], run: RunID = 0,
                  log: @escaping @Sendable (String) -> Void = { _ in }) throws {
         self.apiKey = apiKey
-        let scrub = SecretScrubber(secret: apiKey)
-        retry = VendorRetry(env: env, run: run, log: { log(scrub.clean($0)) })
+        let scrubber = SecretScrubber(secret: apiKey)
+        self.scrubber = scrubber
+        retry = VendorRetry(env: env, run: run, log: { log(scrubber.clean($0)) })
         let base = env["DATABENTO_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://hist.databento.com"
         guard let url = URL(string: base), url.scheme == "https" || url.scheme == "http" else {
             throw TaskFailure("DATABENTO_BASE_URL '\(base.prefix(80))' is not an http(s) URL", retryable: false)
@@ -47,7 +49,7 @@ package struct DatabentoSource: BarSource {
         do {
             return try await body()
         } catch var failure as TaskFailure {
-            failure.message = SecretScrubber(secret: apiKey).clean(failure.message)
+            failure.message = scrubber.clean(failure.message)
             throw failure
         }
     }

@@ -24,8 +24,7 @@ package struct DetectGapAction: Action {
         let path = try context.databasePath
         // Held until this run's backfill ends (or the run does): two flows, whatever their state databases, never
         // detect and fill the same market database at once.
-        let lock = try await MarketLock.acquire(path, run: context.runID, holder: "detect-gap")
-        _ = lock
+        _ = try await MarketLock.acquire(path, holder: "detect-gap")
         let queue = try MarketDatabase.open(path)
         defer { try? queue.close() }
 
@@ -33,16 +32,14 @@ package struct DetectGapAction: Action {
         var overallStart: Int64?
         var overallEnd: Int64?
         for symbol in symbols {
-            let (newest, synced, foreign) = try await queue.read { db in
-                (try MarketDatabase.newestBar(db, symbol: symbol), try MarketDatabase.syncedUntil(db, symbol: symbol),
+            let (newest, storedEnd, foreign) = try await queue.read { db in
+                (try MarketDatabase.newestBar(db, symbol: symbol), try MarketDatabase.storedEnd(db, symbol: symbol, otherwise: firstStart),
                  try MarketDatabase.foreignSource(db, symbol: symbol, source: choice.source.name))
             }
             if let stored = foreign {
-                throw TaskFailure("this database holds data from source '\(stored)', not '\(choice.source.name)'; "
-                                  + "use a separate database for each source (for example -p db=data/market-\(choice.source.name).db)",
-                                  retryable: false)
+                throw TaskFailure(BarWriter.SourceMix(stored: stored, incoming: choice.source.name).message(path: path), retryable: false)
             }
-            let start = max(newest.map { $0.ts + 60 } ?? firstStart, synced?.ts ?? firstStart)
+            let start = storedEnd
             let available = try await choice.source.availableEnd(symbol: symbol, now: now) ?? start
             let end = min(available, UTCTime.floorToMinute(now))
             if choice.source.name == "demo" { try DemoSource.checkWindow(symbol: symbol, start: start, end: end) }

@@ -114,6 +114,13 @@ package enum MarketDatabase {
         return nil
     }
 
+    /// Where a symbol's stored data ends (exclusive): the later of just after its newest bar and its sync
+    /// position (a stretch fetched without bars), either one `otherwise` when absent. Detect-gap and backfill
+    /// both start a symbol there.
+    package static func storedEnd(_ db: Database, symbol: String, otherwise start: Int64) throws -> Int64 {
+        max(try newestBar(db, symbol: symbol).map { $0.ts + 60 } ?? start, try syncedUntil(db, symbol: symbol)?.ts ?? start)
+    }
+
     /// How far a symbol has been fetched (even where the source had no bars), and from which source.
     package static func syncedUntil(_ db: Database, symbol: String) throws -> (ts: Int64, source: String)? {
         try Row.fetchOne(db, sql: "SELECT synced_until, source FROM sync_state WHERE symbol = ?", arguments: [symbol])

@@ -23,7 +23,7 @@ package final class MarketLock: Sendable {
 
     /// Takes the lock, waiting up to `wait` for another flow to finish with the database; fails (retryable)
     /// naming the database when it does not.
-    package static func acquire(_ path: String, run: RunID, holder: String, wait: Duration = .seconds(10)) async throws -> MarketLock {
+    package static func acquire(_ path: String, holder: String, wait: Duration = .seconds(10)) async throws -> MarketLock {
         let key = FilePath.absolute(path)
         if held.withLock({ $0[key] != nil }) { return MarketLock(path: key) }
         try? FileManager.default.createDirectory(atPath: FilePath.directory(of: key), withIntermediateDirectories: true)
@@ -53,8 +53,8 @@ package final class MarketLock: Sendable {
         return MarketLock(path: key)
     }
 
-    /// Lets the lock go: the end of `holder`'s part of the run.
-    package func release(after holder: String) {
+    /// Lets the lock go: the end of the run's backfill.
+    package func release() {
         if let fd = MarketLock.held.withLock({ $0.removeValue(forKey: path) }) { close(fd) }
     }
 }
