@@ -10,36 +10,39 @@ let startup: [SwiftSetting] = [.unsafeFlags(["-Xfrontend", "-disable-concrete-ty
 
 let package = Package(
     name: "flow",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "flow", targets: ["flow"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .target(name: "FlowCore", swiftSettings: startup),
-        .target(name: "FlowSpec", dependencies: ["FlowCore", .product(name: "Yams", package: "Yams")], swiftSettings: startup),
+        // The system libyaml, which a fresh machine has (libyaml-dev): flow composes positioned nodes from its events
+        // itself (YAMLComposer), so no Swift YAML library is needed.
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .target(name: "FlowSpec", dependencies: ["FlowCore", "CYAML"], swiftSettings: startup),
         .target(name: "FlowPlan", dependencies: ["FlowCore"], swiftSettings: startup),
         .target(name: "FlowStore", dependencies: [
             "FlowCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ], swiftSettings: startup),
-        .target(name: "FlowEngine", dependencies: ["FlowCore", "FlowPlan", "CFlowSystem", .product(name: "Logging", package: "swift-log")], swiftSettings: startup),
+        .target(name: "FlowEngine", dependencies: ["FlowCore", "FlowPlan"], swiftSettings: startup),
         // C shims split by job: processes (spawn, pidfd, epoll) and HTTP (libcurl through dlopen, no libcurl header).
         .target(name: "CFlowSystem"),
         .target(name: "CFlowHTTP"),
+        // The one real CommandRunner: spawning, reaping, process groups and attempt log files.
+        .target(name: "FlowProcess", dependencies: ["FlowCore", "CFlowSystem"], swiftSettings: startup),
         .target(name: "FlowTasks", dependencies: [
-            "FlowCore", "CFlowSystem", .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "GRDBSQLite", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            "FlowCore", .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ], swiftSettings: startup),
         .target(name: "MarketData", dependencies: [
             "FlowCore", "FlowTasks", "CFlowHTTP", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ], swiftSettings: startup),
         .target(name: "FlowCLI", dependencies: [
-            "FlowCore", "FlowSpec", "FlowPlan", "FlowStore", "FlowEngine", "FlowTasks", "MarketData",
+            "FlowCore", "FlowSpec", "FlowPlan", "FlowStore", "FlowEngine", "FlowProcess", "FlowTasks", "MarketData",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: startup),
         .executableTarget(name: "flow", dependencies: ["FlowCLI"], swiftSettings: startup),
@@ -49,8 +52,9 @@ let package = Package(
         .testTarget(name: "FlowSpecTests", dependencies: ["FlowSpec", "FlowTasks", "MarketData", "FlowTestSupport"]),
         .testTarget(name: "FlowPlanTests", dependencies: ["FlowPlan", "FlowSpec", "FlowTestSupport"]),
         .testTarget(name: "FlowStoreTests", dependencies: ["FlowStore", "FlowTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "FlowEngineTests", dependencies: ["FlowEngine", "FlowSpec", "FlowTestSupport"]),
-        .testTarget(name: "FlowTasksTests", dependencies: ["FlowTasks", "FlowTestSupport"]),
+        .testTarget(name: "FlowEngineTests", dependencies: ["FlowEngine", "FlowPlan", "FlowSpec", "FlowProcess", "FlowTestSupport"]),
+        .testTarget(name: "FlowProcessTests", dependencies: ["FlowProcess", "FlowTestSupport"]),
+        .testTarget(name: "FlowTasksTests", dependencies: ["FlowTasks", "FlowEngine", "FlowPlan", "FlowSpec", "FlowProcess", "FlowTestSupport"]),
         .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "FlowTasks", "FlowTestSupport",
                                                            .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "FlowCLITests", dependencies: ["FlowCLI", "FlowTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -1,4 +1,5 @@
 import FlowCore
+import FlowProcess
 import FlowEngine
 import Foundation
 import Synchronization
@@ -16,7 +17,7 @@ final class Console: Sendable {
     }
 
     static func out(_ text: String) {
-        if TaskLog.writeAll(text + "\n", to: STDOUT_FILENO) == EPIPE { stdoutClosed() }
+        if FileOutput.writeAll(text + "\n", to: STDOUT_FILENO) == EPIPE { stdoutClosed() }
     }
 
     /// What to do once stdout's reader is gone (flow ignores SIGPIPE so that it can record the run first).
@@ -31,7 +32,7 @@ final class Console: Sendable {
     }
 
     static func err(_ text: String) {
-        TaskLog.writeAll(text.hasSuffix("\n") ? text : text + "\n", to: STDERR_FILENO)
+        FileOutput.writeAll(text.hasSuffix("\n") ? text : text + "\n", to: STDERR_FILENO)
     }
 
     /// A value (a param, a file name) as a line of output can hold it: control characters escaped, at most 80 characters.

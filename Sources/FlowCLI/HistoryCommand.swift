@@ -1,4 +1,5 @@
 import FlowCore
+import FlowProcess
 import FlowStore
 import Foundation
 
@@ -258,11 +259,11 @@ struct LogsCommand: Subcommand {
             if n < 0, errno == EINTR { continue }
             if n <= 0 { break }
             last = buffer[n - 1]
-            if buffer.withUnsafeBufferPointer({ TaskLog.writeAll(UnsafeBufferPointer(rebasing: $0[0..<n]), to: STDOUT_FILENO) }) == EPIPE {
+            if buffer.withUnsafeBufferPointer({ FileOutput.writeAll(UnsafeBufferPointer(rebasing: $0[0..<n]), to: STDOUT_FILENO) }) == EPIPE {
                 return .readerGone
             }
         }
-        if let last, last != UInt8(ascii: "\n"), TaskLog.writeAll("\n", to: STDOUT_FILENO) == EPIPE { return .readerGone }
+        if let last, last != UInt8(ascii: "\n"), FileOutput.writeAll("\n", to: STDOUT_FILENO) == EPIPE { return .readerGone }
         return .copied
     }
 }

@@ -52,9 +52,10 @@ struct PlanCommand: Subcommand {
         let path = try project.locate(workflow)
         let workflow = try project.load(path)
         let overrides = try RunSetup.overrides(param, for: workflow)
-        let setup = try RunSetup.prepare(workflow, store: try project.existingStore(), overrides: overrides, fresh: fresh,
-                                         resumeID: nil, actionVersions: project.actionVersions, now: try RunSetup.clock())
-        let plan = setup.plan
+        let store = try project.existingStore()
+        let setup = try RunSetup.decide(workflow, store: store, overrides: overrides, fresh: fresh, resumeID: nil,
+                                        now: try RunSetup.clock())
+        let (plan, _) = try setup.plan(runID: setup.resuming?.id ?? 0, store: store, actionVersions: project.actionVersions)
         if json {
             let entries = plan.order.map { index -> TaskEntry in
                 let task = workflow.tasks[index]

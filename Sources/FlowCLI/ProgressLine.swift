@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import FlowCore
+import FlowProcess
 
 /// One progress line as bytes: "[ 3/10] word     task-id   detail".
 struct ProgressLine {
@@ -57,6 +58,6 @@ struct ProgressLine {
     func write(to fd: Int32) {
         var line = bytes
         line.append(UInt8(ascii: "\n"))
-        if line.withUnsafeBufferPointer({ TaskLog.writeAll($0, to: fd) }) == EPIPE, fd == STDOUT_FILENO { Console.stdoutClosed() }
+        if line.withUnsafeBufferPointer({ FileOutput.writeAll($0, to: fd) }) == EPIPE, fd == STDOUT_FILENO { Console.stdoutClosed() }
     }
 }

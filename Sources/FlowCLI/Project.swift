@@ -1,4 +1,5 @@
 import FlowCore
+import FlowProcess
 import FlowSpec
 import FlowStore
 import FlowTasks
@@ -16,7 +17,7 @@ struct Project {
         self.options = options
         let groups = ProcessGroups()
         self.groups = groups
-        self.registry = ActionRegistry(BuiltinActions.all(groups: groups) + MarketDataActions.all)
+        self.registry = ActionRegistry(BuiltinActions.all + MarketDataActions.all)
     }
 
     var loader: WorkflowLoader { WorkflowLoader(actions: registry.signatures) }

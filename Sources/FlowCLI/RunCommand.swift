@@ -58,7 +58,7 @@ struct RunCommand: Subcommand {
         try LogSetup.bootstrap(global.logLevel)
         let (maxParallel, grace) = try execution.validated()
         let coordinator = RunCoordinator(project: Project(options: global), maxParallel: maxParallel, keepGoing: execution.keepGoing,
-                                         fresh: fresh, resumeID: nil, gracePeriod: grace)
+                                         fresh: fresh, resume: nil, gracePeriod: grace)
         let exit = try await coordinator.run(workflowName: workflow, parameterValues: param)
         if exit != .success { throw exit }
     }
@@ -93,7 +93,7 @@ struct ResumeCommand: Subcommand {
         }
         let path = FileManager.default.fileExists(atPath: record.workflowPath) ? record.workflowPath : record.workflow
         let coordinator = RunCoordinator(project: project, maxParallel: maxParallel, keepGoing: execution.keepGoing,
-                                         fresh: false, resumeID: id, gracePeriod: grace)
+                                         fresh: false, resume: (store, record), gracePeriod: grace)
         let exit = try await coordinator.run(workflowName: path, parameterValues: param)
         if exit != .success { throw exit }
     }

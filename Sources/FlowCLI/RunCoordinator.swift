@@ -1,4 +1,5 @@
 import FlowCore
+import FlowProcess
 import FlowEngine
 import FlowPlan
 import FlowStore
@@ -13,7 +14,8 @@ struct RunCoordinator {
     var maxParallel: Int?
     var keepGoing: Bool
     var fresh: Bool
-    var resumeID: RunID?
+    /// `flow resume`: the run it names, read through the store this coordinator then uses for everything.
+    var resume: (store: StateStore, run: RunRecord)?
     var gracePeriod: Duration
     let logger = Logger(label: "flow.run")
 
@@ -28,7 +30,8 @@ struct RunCoordinator {
         let workflow = try project.load(path)
         let overrides = try RunSetup.overrides(parameterValues, for: workflow)
         let now = try RunSetup.clock()
-        let store = try project.openStore()
+        let store: StateStore
+        if let resume { store = resume.store } else { store = try project.openStore() }
 
         let lease: RunLease
         do {
@@ -58,38 +61,40 @@ struct RunCoordinator {
             throw CommandFailure(.internalError, "flow: \(error)")
         }
 
-        var setup = try RunSetup.prepare(workflow, store: store, overrides: overrides, fresh: fresh, resumeID: resumeID,
-                                         actionVersions: project.actionVersions, now: now)
+        let setup = try RunSetup.decide(workflow, store: store, overrides: overrides, fresh: fresh, resumeID: resume?.run.id, now: now)
         if signals.isInterrupted { return .interrupted }
+        // The run's row comes first, so its scope — the id included — is complete before anything is planned.
         let runID: RunID
         let pid = getpid()
         do {
-            let params = setup.nonDefaultParams
             if let resuming = setup.resuming {
                 runID = resuming.id
                 try store.reopenRun(runID, params: setup.params, overrides: setup.overrides, pid: pid, lease: lease)
-                let reused = setup.plan.reuseCount
-                // `flow resume` has no --fresh: only `flow run` can start over.
-                var line = "resuming run \(runID) from its checkpoint: \(reused) of \(workflow.tasks.count) tasks done"
-                    + (resumeID == nil ? "; --fresh starts over" : "")
-                if !params.isEmpty { line += "\n  with \(resumeID == nil ? "the same" : "its stored") params: \(params)" }
-                Console.out(line)
             } else {
                 runID = try store.createRun(workflow: workflow.name, workflowPath: path, params: setup.params, overrides: setup.overrides,
                                             startedAt: setup.startedAt, pid: pid, lease: lease)
-                if let why = setup.notResumed { Console.out("\(why); starting run \(runID)") }
-                var line = "run \(runID) of '\(workflow.name)': \(workflow.tasks.count) task\(workflow.tasks.count == 1 ? "" : "s")"
-                if !params.isEmpty { line += " with params: \(params)" }
-                Console.out(line)
             }
         } catch {
             throw CommandFailure(.internalError, "flow: \(error)")
         }
-        setup.scope.runID = runID
         lastResort.set { _ = try? store.markInterrupted(runID, reason: "flow was stopped by a third signal") }
+        let (plan, scope) = try setup.plan(runID: runID, store: store, actionVersions: project.actionVersions)
+        let params = setup.nonDefaultParams
+        if setup.resuming != nil {
+            // `flow resume` has no --fresh: only `flow run` can start over.
+            var line = "resuming run \(runID) from its checkpoint: \(plan.reuseCount) of \(workflow.tasks.count) tasks done"
+                + (resume == nil ? "; --fresh starts over" : "")
+            if !params.isEmpty { line += "\n  with \(resume == nil ? "the same" : "its stored") params: \(params)" }
+            Console.out(line)
+        } else {
+            if let why = setup.notResumed { Console.out("\(why); starting run \(runID)") }
+            var line = "run \(runID) of '\(workflow.name)': \(workflow.tasks.count) task\(workflow.tasks.count == 1 ? "" : "s")"
+            if !params.isEmpty { line += " with params: \(params)" }
+            Console.out(line)
+        }
         logger.debug("state database \(store.path); logs in \(project.options.stateDirectory)/logs/\(runID)")
-        for index in setup.plan.order {
-            let decision = setup.plan.decisions[index]
+        for index in plan.order {
+            let decision = plan.decisions[index]
             logger.debug("plan: \(decision.kind.rawValue) \(workflow.tasks[index].id): \(decision.reason)")
         }
 
@@ -101,10 +106,11 @@ struct RunCoordinator {
             projectDirectory: project.options.projectDirectory, now: now)
         var engineOptions = options
         engineOptions.taskEnvironment = ["FLOW_STATE": store.path]
-        let engine = Engine(registry: project.registry, store: store, options: engineOptions, events: { console.handle($0) })
+        let (groups, inherited) = (project.groups, InheritedEnvironment(HostEnvironment.all))
+        let engine = Engine(registry: project.registry, store: store, options: engineOptions,
+                            runner: { folder in ProcessCommandRunner(groups: groups, logFolder: folder, inherited: inherited) },
+                            events: { console.handle($0) })
         let started = ContinuousClock.now
-        let plan = setup.plan
-        let scope = setup.scope
         let execution = Task { await engine.run(plan, runID: runID, scope: scope) }
         signals.attach(execution)
         let outcome = await execution.value
@@ -175,7 +181,7 @@ struct RunCoordinator {
     /// A command that resumes this run from where the user stands: the workflow as they named it (a path stays
     /// a path) with the run's -p values, since a plain `flow run` with other params starts a new run.
     func resumeHint(_ workflowArgument: String, overrides: [String: String], runID: RunID) -> String {
-        if resumeID != nil { return "flow resume \(runID)" }
+        if resume != nil { return "flow resume \(runID)" }
         var words = ["flow", "run", ShellQuote.word(workflowArgument)]
         for key in overrides.keys.sorted() { words += ["-p", ShellQuote.word("\(key)=\(overrides[key] ?? "")")] }
         return words.joined(separator: " ")

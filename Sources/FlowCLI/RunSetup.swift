@@ -13,8 +13,6 @@ struct RunSetup {
     var params: [String: String]
     var overrides: [String: String]
     var startedAt: String
-    var plan: ExecutionPlan
-    var scope: EvaluationScope
 
     /// Parses `-p key=value` values against the workflow's declared params.
     static func overrides(_ values: [String], for workflow: Workflow) throws(CommandFailure) -> [String: String] {
@@ -54,9 +52,10 @@ struct RunSetup {
     /// Decides the run: `resumeID` names one, and it keeps its stored parameters (plus any `-p` given now);
     /// otherwise the latest run is resumed if it failed or was interrupted, came from the same workflow file,
     /// and its resolved parameters equal the ones this command would use — else it is a new run, and
-    /// `notResumed` says why.
-    static func prepare(_ workflow: Workflow, store: StateStore?, overrides newOverrides: [String: String], fresh: Bool,
-                        resumeID: RunID?, actionVersions: [String: String], now: Date) throws(CommandFailure) -> RunSetup {
+    /// `notResumed` says why. The decisions per task come from `plan(runID:store:actionVersions:)`, once the
+    /// run's id is known.
+    static func decide(_ workflow: Workflow, store: StateStore?, overrides newOverrides: [String: String], fresh: Bool,
+                       resumeID: RunID?, now: Date) throws(CommandFailure) -> RunSetup {
         var resuming: RunRecord?
         var notResumed: String?
         let declared = Set(workflow.params.map(\.name))
@@ -100,8 +99,15 @@ struct RunSetup {
         }
         for (k, v) in newOverrides { params[k] = v }
         let startedAt = resuming?.startedAt ?? ISOTime.format(now)
+        return RunSetup(workflow: workflow, resuming: resuming, notResumed: notResumed, params: params, overrides: overrides,
+                        startedAt: startedAt)
+    }
+
+    /// The run's scope, complete with its id, and the decision for every task (reuse only when resuming).
+    /// `runID`: the run created or reopened for this setup (for `flow plan`, the resumed run's or 0).
+    func plan(runID: RunID, store: StateStore?, actionVersions: [String: String]) throws(CommandFailure) -> (ExecutionPlan, EvaluationScope) {
         var env = HostEnvironment.all
-        let baseScope = EvaluationScope(params: params, env: env, runID: resuming?.id ?? 0, runStartedAt: startedAt)
+        let baseScope = EvaluationScope(params: params, env: env, runID: runID, runStartedAt: startedAt)
         for (name, value) in workflow.env { env[name] = value.render(in: baseScope) }
         var scope = baseScope
         scope.env = env
@@ -118,8 +124,7 @@ struct RunSetup {
             }
         }
         let plan = ResumePlanner(actionVersions: actionVersions).plan(workflow, prior: prior, scope: scope)
-        return RunSetup(workflow: workflow, resuming: resuming, notResumed: notResumed, params: params, overrides: overrides,
-                        startedAt: startedAt, plan: plan, scope: scope)
+        return (plan, scope)
     }
 }
 

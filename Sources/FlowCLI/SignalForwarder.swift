@@ -1,6 +1,9 @@
+import FlowCore
+import FlowPlan
+import FlowProcess
 import Dispatch
 import FlowEngine
-import FlowTasks
+
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -37,7 +40,7 @@ final class SignalForwarder: @unchecked Sendable {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
             source.setEventHandler { [weak self] in
-                self?.received(ProcessRunner.signalName(signalNumber), lastResort: lastResort)
+                self?.received(ProcessExit.signalName(signalNumber), lastResort: lastResort)
             }
             source.resume()
             sources.append(source)

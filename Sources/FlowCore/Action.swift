@@ -50,12 +50,18 @@ package struct ActionSignature: Sendable, Hashable {
     }
 }
 
-/// A built-in action (`uses:`). Adding one is one file: a type conforming to this, listed in its module's `all`.
+/// A built-in action (`uses:`). Adding one is one file: a type conforming to `InProcessAction` (work done in
+/// flow) or `ProcessAction` (one child process per attempt), listed in its module's `all`.
 package protocol Action: Sendable {
     var signature: ActionSignature { get }
     /// Part of every fingerprint: bump it when the action's behaviour changes so resumed runs redo its work.
     var version: String { get }
-    /// Does the work; returns outputs. Throws `TaskFailure` (or any error) to fail the attempt.
+}
+
+/// An action whose work runs inside flow, as a Swift task the engine watches, times out and cancels.
+package protocol InProcessAction: Action {
+    /// Does the work; returns outputs. Throws `TaskFailure` (or any error) to fail the attempt. Cancellation
+    /// (a timeout, Ctrl-C) must end it promptly.
     func run(_ context: TaskContext) async throws -> [String: String]
 }
 
@@ -106,22 +112,19 @@ package struct TaskContext: Sendable {
     /// A path prefix private to this attempt for scratch files such as `$FLOW_OUTPUT` (`<prefix>.output`);
     /// its folder exists.
     package var scratchDirectory: String
-    package var log: TaskLog
+    package var log: any AttemptLog
     /// The last committed in-task checkpoint values of this task in this run.
     package var checkpoint: [String: String]
     /// Commits checkpoint values to the state database before returning.
     package var saveCheckpoint: @Sendable ([String: String]) throws -> Void
-    /// Reports the process group a task started, so a later runner can kill it if this one dies.
-    package var processStarted: @Sendable (_ pid: Int32) -> Void
     /// The run's clock (`FLOW_NOW` pins it).
     package var now: Date
     /// How long a process gets between SIGTERM and SIGKILL.
     package var gracePeriod: Duration
 
     package init(runID: RunID, task: TaskID, attempt: Int, inputs: [String: String], env: [String: String],
-                 workingDirectory: String, scratchDirectory: String, log: TaskLog, checkpoint: [String: String],
+                 workingDirectory: String, scratchDirectory: String, log: any AttemptLog, checkpoint: [String: String],
                  saveCheckpoint: @escaping @Sendable ([String: String]) throws -> Void,
-                 processStarted: @escaping @Sendable (Int32) -> Void = { _ in },
                  now: Date = Date(), gracePeriod: Duration = .seconds(5)) {
         self.runID = runID
         self.task = task
@@ -133,7 +136,6 @@ package struct TaskContext: Sendable {
         self.log = log
         self.checkpoint = checkpoint
         self.saveCheckpoint = saveCheckpoint
-        self.processStarted = processStarted
         self.now = now
         self.gracePeriod = gracePeriod
     }

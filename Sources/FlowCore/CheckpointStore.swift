@@ -30,6 +30,10 @@ package enum Transition: Sendable {
                          outputs: [String: String], isFinal: Bool, logKept: Bool = true, at: Date, firstInRun: Bool = false)
     /// A task that ends without an attempt: skipped, or left pending.
     case taskSettled(run: RunID, task: TaskID, status: TaskStatus, reason: String?, at: Date)
+    /// The process group a running attempt started, so a later runner can stop it if this one dies. The engine
+    /// sends it with the next transaction, or on its own shortly after: until it is written, a dead runner's
+    /// processes are still found by their `FLOW_RUN_ID` + `FLOW_STATE` environment tag.
+    case processStarted(attempt: AttemptID, pid: Int32)
 }
 
 /// The engine's view of the state database: every transition is written before the engine moves on.
@@ -37,23 +41,10 @@ package protocol CheckpointStore: Sendable {
     /// Writes `transitions` in order in one transaction: all of them or none. Returns the new attempts' IDs,
     /// one per `.attemptStarted`, in order.
     func record(_ transitions: [Transition]) throws -> [AttemptID]
-    /// Records the process group of a running attempt, so a later runner can kill orphans. A store may
-    /// write it with its next transaction or shortly after: until then, a dead runner's processes are still
-    /// found by their `FLOW_RUN_ID` environment tag.
-    func processStarted(attempt: AttemptID, pid: Int32) throws
-    /// Like `processStarted`, but the store arranges no write of its own: the pid rides with the next
-    /// transaction, and the caller calls `writeQueuedProcessStarts()` if none comes soon enough. The run loop
-    /// does, from its own deadlines, so a chain of short tasks wakes no other thread to write pids.
-    func queueProcessStarted(attempt: AttemptID, pid: Int32)
-    /// Writes the pids still queued, if any.
-    func writeQueuedProcessStarts() throws
     /// Commits in-task checkpoint values (upserts by key).
     func saveCheckpoint(run: RunID, task: TaskID, values: [String: String], at date: Date) throws
     func checkpoint(run: RunID, task: TaskID) throws -> [String: String]
 }
-
-/// How long a reported pid may wait for a transaction to carry it before it is written on its own.
-package let processStartWriteDelay: Duration = .milliseconds(50)
 
 extension CheckpointStore {
     /// Records one attempt's start on its own.

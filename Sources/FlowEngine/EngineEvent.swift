@@ -1,3 +1,4 @@
+import Foundation
 import FlowCore
 
 /// What the engine reports as a run progresses; the CLI renders these as progress lines.
@@ -49,13 +50,3 @@ package struct EngineOptions: Sendable {
         self.jitter = jitter
     }
 }
-
-/// How a run ended.
-package struct RunOutcome: Sendable {
-    package var status: RunStatus
-    package var statuses: [TaskID: TaskStatus]
-    /// A failure of flow itself (the state database could not be written), as opposed to a task's.
-    package var internalError: String?
-}
-
-import Foundation

@@ -61,7 +61,8 @@ package struct ResumePlanner: Sendable {
         self.actionVersions = actionVersions
     }
 
-    /// `prior` is empty for a new run. `scope` holds the run's params, env, id and start time.
+    /// `prior` is empty for a new run. `scope` holds the run's params, env, id and start time: every task that
+    /// no re-running task feeds gets its fingerprint here, so the engine computes only the others'.
     package func plan(_ workflow: Workflow, prior: [TaskID: PriorTask], scope: EvaluationScope) -> ExecutionPlan {
         let graph = TaskGraph(workflow)
         // Validation rejects cycles; should one slip through, fall back to file order.
@@ -73,8 +74,8 @@ package struct ResumePlanner: Sendable {
         for index in order {
             let task = workflow.tasks[index]
             let rerunningUpstream = graph.dependencies[index].first { decisions[$0].kind == .run }
-            // A new run compares nothing, and its id (which a task may read) is not known yet: no fingerprint.
-            let fingerprint = isResume && rerunningUpstream == nil
+            // Known now unless an upstream task runs (again): its outputs are inputs of this one.
+            let fingerprint = rerunningUpstream == nil
                 ? Fingerprint.of(task, workflowEnv: workflow.env, actionVersion: actionVersions[task.uses] ?? "?", scope: scope)
                 : nil
             let decision: Decision

@@ -1,4 +1,4 @@
-import CYaml
+import CYAML
 import FlowCore
 
 /// Builds `YAMLNode`s straight from libyaml's events (the libyaml that Yams bundles).

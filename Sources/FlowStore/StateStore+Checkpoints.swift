@@ -17,51 +17,19 @@ extension StateStore: CheckpointStore {
                                            isFinal: isFinal, logKept: logKept, at: date, firstInRun: firstInRun)
                 case let .taskSettled(run, task, status, reason, date):
                     try Self.settleTask(db, run: run, task: task, status: status, reason: reason, at: date)
+                case let .processStarted(attempt, pid):
+                    try Self.recordProcess(db, attempt: attempt, pid: pid)
                 }
             }
             return ids
         }
     }
 
-    /// Queued and written with the next transaction, or by itself after `pidWriteDelay` if none comes:
-    /// a short task's pid then costs no commit of its own.
-    package func processStarted(attempt: AttemptID, pid: Int32) throws {
-        // At most one timer at a time, however many tasks start: in a chain each pid rides with the task's own
-        // end, and a timer per task would only wake a thread to find nothing to write.
-        let arm = pendingPIDs.withLock { pending in
-            pending.pids.append((attempt, pid))
-            defer { pending.timerArmed = true }
-            return !pending.timerArmed
-        }
-        guard arm else { return }
-        DispatchQueue.global().asyncAfter(deadline: .now() + StateStore.pidWriteDelay) { [weak self] in
-            guard let self else { return }
-            let waiting = self.pendingPIDs.withLock { pending in
-                pending.timerArmed = false
-                return !pending.pids.isEmpty
-            }
-            if waiting { _ = try? self.write { _ in } }
-        }
-    }
-
-    package func queueProcessStarted(attempt: AttemptID, pid: Int32) {
-        pendingPIDs.withLock { $0.pids.append((attempt, pid)) }
-    }
-
-    package func writeQueuedProcessStarts() throws {
-        guard pendingPIDs.withLock({ !$0.pids.isEmpty }) else { return }
-        _ = try write { _ in }
-    }
-
-    /// Called inside every write transaction before its own statements.
-    static func writePendingPIDs(_ db: Database, _ pids: [(AttemptID, Int32)]) throws {
-        guard !pids.isEmpty else { return }
+    private static func recordProcess(_ db: Database, attempt: AttemptID, pid: Int32) throws {
         var update = try FastStatement(db, "UPDATE attempts SET pid = ? WHERE id = ?")
-        for (attempt, pid) in pids {
-            update.bind(1, Int64(pid))
-            update.bind(2, attempt)
-            try update.run()
-        }
+        update.bind(1, Int64(pid))
+        update.bind(2, attempt)
+        try update.run()
     }
 
     private static func insertAttempt(_ db: Database, run: RunID, task: TaskID, attempt: Int, fingerprint: String,

@@ -63,13 +63,6 @@ package final class StateStore: Sendable {
 
     package let path: String
     let queue: DatabaseQueue
-    /// Process groups reported by `processStarted`, not yet written, and whether a timer will write them.
-    struct PendingPIDs {
-        var pids: [(AttemptID, Int32)] = []
-        var timerArmed = false
-    }
-    let pendingPIDs = Mutex(PendingPIDs())
-    static let pidWriteDelay: DispatchTimeInterval = .milliseconds(Int(processStartWriteDelay / .milliseconds(1)))
 
     /// Opens (creating and migrating) the state database at `path`.
     package init(path: String) throws(StoreError) {
@@ -108,28 +101,20 @@ package final class StateStore: Sendable {
         }
     }
 
-    /// Runs `body` in one `BEGIN IMMEDIATE` transaction, after writing any pids still waiting.
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction.
     /// The transaction is begun and ended through SQLite's C API: GRDB's `inTransaction` cost more per task
     /// transition than the commit itself (docs/PERFORMANCE.md).
     func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
             return try queue.writeWithoutTransaction { db in
-                // Taken inside the queue, so a pid is written by exactly one transaction; put back if it fails.
-                let pids = pendingPIDs.withLock { pending in defer { pending.pids.removeAll() }; return pending.pids }
+                try FastStatement(db, "BEGIN IMMEDIATE").run()
                 do {
-                    try FastStatement(db, "BEGIN IMMEDIATE").run()
-                    do {
-                        try Self.writePendingPIDs(db, pids)
-                        let result = try body(db)
-                        try FastStatement(db, "COMMIT").run()
-                        return result
-                    } catch {
-                        // Some failures (a full disk, an I/O error) have rolled the transaction back already.
-                        if db.isInsideTransaction { try? FastStatement(db, "ROLLBACK").run() }
-                        throw error
-                    }
+                    let result = try body(db)
+                    try FastStatement(db, "COMMIT").run()
+                    return result
                 } catch {
-                    pendingPIDs.withLock { $0.pids.insert(contentsOf: pids, at: 0) }
+                    // Some failures (a full disk, an I/O error) have rolled the transaction back already.
+                    if db.isInsideTransaction { try? FastStatement(db, "ROLLBACK").run() }
                     throw error
                 }
             }

@@ -1,12 +1,11 @@
 import FlowCore
 
-/// The actions every workflow can use. Adding one: a new `Action` type in its own file, listed here.
+/// The actions every workflow can use. Adding one: a new `InProcessAction` or `ProcessAction` type in its own
+/// file, listed here.
 package enum BuiltinActions {
-    package static func all(groups: ProcessGroups) -> [any Action] {
-        [
-            ShellAction(groups: groups),
-            SQLAction(),
-            HealthCheckAction(),
-        ]
-    }
+    package static let all: [any Action] = [
+        ShellAction(),
+        SQLAction(),
+        HealthCheckAction(),
+    ]
 }

@@ -10,7 +10,7 @@ import Glibc
 ///
 /// It never deletes, moves or truncates the database, its `-wal` or its `-shm` file: deleting a WAL
 /// throws away committed transactions, and an integrity check cannot even see that loss.
-package struct HealthCheckAction: Action {
+package struct HealthCheckAction: InProcessAction {
     package init() {}
 
     package var signature: ActionSignature {
@@ -144,7 +144,7 @@ package struct HealthCheckAction: Action {
 
     /// A backup interrupted by `kill -9` leaves its `.partial` file; the next health check removes it — unless a
     /// backup still being written holds its lock.
-    static func removeAbandonedPartials(in directory: String, stem: String, log: TaskLog) {
+    static func removeAbandonedPartials(in directory: String, stem: String, log: any AttemptLog) {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         for name in names where isBackup(name, of: stem, suffix: ".db.partial") {
             let path = "\(directory)/\(name)"

@@ -7,7 +7,7 @@ import GRDBSQLite
 ///
 /// Outputs `changes` (rows changed in all) and, when a statement returns rows, `rows` (how many the
 /// last such statement returned) plus the columns of its first row as outputs by column name.
-package struct SQLAction: Action {
+package struct SQLAction: InProcessAction {
     /// Read once, like the shell action's: a result column is bounded as a shell task's output value is.
     private let limit = OutputLimits.fromEnvironment().outputValue
 

@@ -5,22 +5,15 @@ import Synchronization
 import Glibc
 #endif
 
-/// The `run:` key: a shell command in its own process group, output to the attempt's log file.
+/// The `run:` key: a shell command in its own process group, output to the attempt's log file. The engine
+/// starts it through its command runner and polls its `$FLOW_CHECKPOINT` from its own loop.
 package struct ShellAction: ProcessAction {
-    package let groups: ProcessGroups
     /// How often `$FLOW_CHECKPOINT` is read and committed while the task runs.
-    package var checkpointInterval: Duration { poller.interval }
-    /// One poller for every running task of this action, rather than a sleeping task per task.
-    private let poller: CheckpointPoller
-
-    /// flow's own environment, read once: every task inherits it.
-    private let inherited: InheritedEnvironment
+    package let checkpointInterval: Duration
     private let limits: OutputLimits
 
-    package init(groups: ProcessGroups, checkpointInterval: Duration = .milliseconds(250)) {
-        self.groups = groups
-        self.poller = CheckpointPoller(interval: checkpointInterval)
-        self.inherited = InheritedEnvironment(HostEnvironment.all)
+    package init(checkpointInterval: Duration = .milliseconds(250)) {
+        self.checkpointInterval = checkpointInterval
         self.limits = OutputLimits.fromEnvironment()
     }
 
@@ -33,45 +26,32 @@ package struct ShellAction: ProcessAction {
 
     package var version: String { "1" }
 
-    package func run(_ context: TaskContext) async throws -> [String: String] {
-        let process = try launch(context)
-        let registration = poller.register(process.follower)
-        let exit = await ProcessRunner.wait(for: process.pid, groups: groups, grace: context.gracePeriod)
-        poller.unregister(registration)
-        return try process.conclude(exit).get()
-    }
-
-    package func start(_ context: TaskContext) throws -> any StartedProcess {
-        try launch(context)
-    }
-
-    private func launch(_ context: TaskContext) throws -> ShellProcess {
+    package func prepare(_ context: TaskContext) throws -> any PreparedCommand {
         let script = try context.input("run")
         let shell = context.inputs["shell"] ?? "sh"
         // The files need not exist: `>> "$FLOW_OUTPUT"` creates them, and an absent file means no lines. No
         // earlier process can have left them: the engine clears the run's scratch folder when the run starts.
         let outputPath = context.scratchDirectory + ".output"
         let checkpointPath = context.scratchDirectory + ".checkpoint"
-        var environment = ProcessEnvironment(inherited: inherited, variables: context.env)
-        environment.variables["FLOW_RUN_ID"] = String(context.runID)
-        environment.variables["FLOW_TASK"] = context.task.rawValue
-        environment.variables["FLOW_ATTEMPT"] = String(context.attempt)
-        environment.variables["FLOW_OUTPUT"] = outputPath
-        environment.variables["FLOW_CHECKPOINT"] = checkpointPath
-        for (key, value) in context.checkpoint { environment.variables[ShellAction.checkpointVariable(key)] = value }
+        var environment = context.env
+        environment["FLOW_RUN_ID"] = String(context.runID)
+        environment["FLOW_TASK"] = context.task.rawValue
+        environment["FLOW_ATTEMPT"] = String(context.attempt)
+        environment["FLOW_OUTPUT"] = outputPath
+        environment["FLOW_CHECKPOINT"] = checkpointPath
+        for (key, value) in context.checkpoint { environment[ShellAction.checkpointVariable(key)] = value }
 
         let (executable, arguments): (String, [String]) = shell == "bash"
             ? ("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
             : ("/bin/sh", ["-e", "-c", script])
-        let spec = ProcessSpec(executable: executable, arguments: arguments, environment: environment,
-                               workingDirectory: context.workingDirectory, outputPath: context.log.path)
         var folder = stat()
         guard stat(context.workingDirectory, &folder) == 0 else {
             throw TaskFailure("working directory '\(context.workingDirectory)' does not exist", retryable: false)
         }
-        let pid = try ProcessRunner.start(spec, groups: groups, onStart: context.processStarted)
-        return ShellProcess(pid: pid, context: context, outputPath: outputPath, checkpointPath: checkpointPath,
-                            groups: groups, checkpointInterval: poller.interval, limits: limits)
+        let command = Command(executable: executable, arguments: arguments, environment: environment,
+                              workingDirectory: context.workingDirectory, logPath: context.log.path)
+        return ShellProcess(command: command, context: context, outputPath: outputPath, checkpointPath: checkpointPath,
+                            pollInterval: checkpointInterval, limits: limits)
     }
 
     /// `FLOW_CHECKPOINT_<KEY>`: the key upper-cased, anything but letters and digits as '_'.
@@ -96,7 +76,7 @@ final class CheckpointFollower: Sendable {
         /// Set when the task wrote past a limit; nothing is committed after it.
         var violation: String?
     }
-    /// Polls come from the poller's task or the engine's loop, and the final one from whoever ends the attempt.
+    /// Polled from the engine's loop thread; locked so the follower stays safe to share with the context.
     private let state = Mutex(State())
 
     init(path: String, context: TaskContext, limits: OutputLimits) {
@@ -148,53 +128,6 @@ final class CheckpointFollower: Sendable {
             }
             try context.saveCheckpoint(values)
             s.committed = merged
-        }
-    }
-}
-
-/// Reads the `$FLOW_CHECKPOINT` files of all running tasks every `interval`, on one task that exists only
-/// while some task runs.
-final class CheckpointPoller: Sendable {
-    let interval: Duration
-    private struct State {
-        var followers: [UInt64: CheckpointFollower] = [:]
-        var next: UInt64 = 0
-        var polling = false
-    }
-    private let state = Mutex(State())
-
-    init(interval: Duration) {
-        self.interval = interval
-    }
-
-    func register(_ follower: CheckpointFollower) -> UInt64 {
-        let (id, start) = state.withLock { s in
-            let id = s.next
-            s.next += 1
-            s.followers[id] = follower
-            defer { s.polling = true }
-            return (id, !s.polling)
-        }
-        if start { Task.detached { await self.poll() } }
-        return id
-    }
-
-    func unregister(_ id: UInt64) {
-        _ = state.withLock { $0.followers.removeValue(forKey: id) }
-    }
-
-    private func poll() async {
-        while true {
-            try? await Task.sleep(for: interval)
-            let followers: [CheckpointFollower]? = state.withLock { s in
-                if s.followers.isEmpty {
-                    s.polling = false
-                    return nil
-                }
-                return Array(s.followers.values)
-            }
-            guard let followers else { return }
-            for follower in followers { try? follower.poll() }
         }
     }
 }

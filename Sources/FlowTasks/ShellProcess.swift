@@ -4,42 +4,29 @@ import Foundation
 import Glibc
 #endif
 
-/// One running `run:` script: its process group, its `$FLOW_CHECKPOINT` follower and `$FLOW_OUTPUT` file.
-final class ShellProcess: StartedProcess {
-    let pid: Int32
-    let checkpointInterval: Duration
+/// One attempt of a `run:` script: its command, its `$FLOW_CHECKPOINT` follower and `$FLOW_OUTPUT` file.
+final class ShellProcess: PreparedCommand {
+    let command: Command
+    let pollInterval: Duration?
     let follower: CheckpointFollower
     private let context: TaskContext
     private let outputPath: String
     private let checkpointPath: String
-    private let groups: ProcessGroups
     private let limits: OutputLimits
 
-    init(pid: Int32, context: TaskContext, outputPath: String, checkpointPath: String, groups: ProcessGroups,
-         checkpointInterval: Duration, limits: OutputLimits) {
-        self.pid = pid
+    init(command: Command, context: TaskContext, outputPath: String, checkpointPath: String, pollInterval: Duration,
+         limits: OutputLimits) {
+        self.command = command
+        self.pollInterval = pollInterval
         self.limits = limits
         self.context = context
         self.outputPath = outputPath
         self.checkpointPath = checkpointPath
-        self.groups = groups
-        self.checkpointInterval = checkpointInterval
         follower = CheckpointFollower(path: checkpointPath, context: context, limits: limits)
     }
 
-    func pollCheckpoint() {
+    func poll() {
         try? follower.poll()
-    }
-
-    func signalGroup(_ signal: Int32) {
-        _ = kill(-pid, signal)
-    }
-
-    var isGroupAlive: Bool { ProcessGroups.isAlive(pid) }
-
-    func finish(_ exit: ProcessExit) -> Result<[String: String], TaskFailure> {
-        ProcessRunner.release(pid, groups: groups, grace: context.gracePeriod)
-        return conclude(exit)
     }
 
     /// The attempt's result from the leader's exit: the last checkpoint lines are committed first, then the
@@ -86,7 +73,7 @@ final class ShellProcess: StartedProcess {
         }
 
         if let signal = exit.signal {
-            return .failure(TaskFailure("killed by \(ProcessRunner.signalName(signal))", signal: signal))
+            return .failure(TaskFailure("killed by \(ProcessExit.signalName(signal))", signal: signal))
         }
         guard let code = exit.exitCode else { return .failure(TaskFailure("the process could not be waited for")) }
         guard code == 0 else {

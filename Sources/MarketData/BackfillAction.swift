@@ -4,7 +4,7 @@ import GRDB
 
 /// `market.backfill`: fetches [start, end) one trading day per request per symbol; each chunk is
 /// validated whole, written in one transaction with its sync position, then checkpointed.
-package struct BackfillAction: Action {
+package struct BackfillAction: InProcessAction {
     package init() {}
 
     package var signature: ActionSignature {

@@ -4,7 +4,7 @@ import GRDB
 
 /// `market.build-features`: recomputes `daily_features` for the days a backfill touched and every
 /// later day whose rolling values depend on them; `rebuild: true` recomputes all days.
-package struct BuildFeaturesAction: Action {
+package struct BuildFeaturesAction: InProcessAction {
     package init() {}
 
     package var signature: ActionSignature {

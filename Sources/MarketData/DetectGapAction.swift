@@ -3,7 +3,7 @@ import Foundation
 import GRDB
 
 /// `market.detect-gap`: per symbol, the newest stored bar against what the source can deliver now.
-package struct DetectGapAction: Action {
+package struct DetectGapAction: InProcessAction {
     package init() {}
 
     package var signature: ActionSignature {

@@ -3,7 +3,7 @@ import Foundation
 import GRDB
 
 /// `market.report`: what the database holds now, per symbol, in one line and as JSON.
-package struct ReportAction: Action {
+package struct ReportAction: InProcessAction {
     package init() {}
 
     package var signature: ActionSignature {

@@ -8,7 +8,7 @@ import Synchronization
 import Testing
 
 /// An action driven by its `with:` values that records what ran, in which order and how many at once.
-final class ScriptedAction: Action {
+final class ScriptedAction: InProcessAction {
     struct Record {
         var started: [String] = []
         var finished: [String] = []
@@ -76,7 +76,8 @@ struct EngineTests {
         let options = EngineOptions(maxParallel: maxParallel ?? wf.maxParallel, keepGoing: keepGoing, gracePeriod: .milliseconds(200),
                                     logDirectory: dir.path + "/logs", scratchDirectory: dir.path + "/tmp", projectDirectory: dir.path,
                                     jitter: { 0 })
-        let engine = Engine(registry: ActionRegistry([action]), store: store, options: options, events: events ?? { _ in })
+        let engine = Engine(registry: ActionRegistry([action]), store: store, options: options,
+                            runner: { _ in FakeCommandRunner(clock: .real) }, events: events ?? { _ in })
         let scope = EvaluationScope(params: wf.paramDefaults, runID: 1)
         let plan = ResumePlanner(actionVersions: ["script": "1"]).plan(wf, prior: prior, scope: scope)
         return await engine.run(plan, runID: 1, scope: scope)

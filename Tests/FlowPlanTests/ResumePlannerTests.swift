@@ -64,10 +64,21 @@ struct ResumePlannerTests {
     @Test("a new run runs everything")
     func newRun() throws {
         let wf = try workflow(chain)
-        let plan = ResumePlanner(actionVersions: versions).plan(wf, prior: [:], scope: EvaluationScope(params: ["p": "one"]))
+        let scope = EvaluationScope(params: ["p": "one"], runID: 3)
+        let plan = ResumePlanner(actionVersions: versions).plan(wf, prior: [:], scope: scope)
         #expect(plan.decisions.allSatisfy { $0.kind == .run && $0.reason == "new run" })
-        // The run's id, which a task may read, is not known yet: the engine fingerprints each task as it starts.
-        #expect(plan.decisions.allSatisfy { $0.fingerprint == nil })
+        // The run's row exists before planning, so its scope is complete: a task with no upstream is fingerprinted
+        // here; one that an upstream task feeds only when that one's outputs exist (by the engine).
+        for (i, task) in wf.tasks.enumerated() {
+            let graph = TaskGraph(wf)
+            if graph.dependencies[i].isEmpty {
+                #expect(plan.decisions[i].fingerprint == Fingerprint.of(task, workflowEnv: wf.env, actionVersion: versions[task.uses] ?? "?",
+                                                                        scope: scope), "\(task.id)")
+            } else {
+                #expect(plan.decisions[i].fingerprint == nil, "\(task.id)")
+            }
+        }
+        #expect(plan.decisions.contains { $0.fingerprint != nil } && plan.decisions.contains { $0.fingerprint == nil })
     }
 
     @Test("a resume's fingerprints are those of the run's scope, for every task no rerun upstream feeds")

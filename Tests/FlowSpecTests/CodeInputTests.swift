@@ -6,7 +6,7 @@ import Testing
 
 @Suite("inputs that are code")
 struct CodeInputTests {
-    let signatures = ActionRegistry(BuiltinActions.all(groups: ProcessGroups()) + MarketDataActions.all).signatures
+    let signatures = ActionRegistry(BuiltinActions.all + MarketDataActions.all).signatures
 
     func diagnosticsOf(_ text: String) -> [Diagnostic] {
         if case .failure(let d) = WorkflowLoader(actions: signatures).load(text: text, file: "w.yaml", defaultName: "w") { return d }

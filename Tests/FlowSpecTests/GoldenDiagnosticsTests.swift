@@ -18,7 +18,7 @@ struct GoldenDiagnosticsTests {
     }
 
     static func render(_ name: String) -> String {
-        let loader = WorkflowLoader(actions: ActionRegistry(BuiltinActions.all(groups: ProcessGroups()) + MarketDataActions.all).signatures)
+        let loader = WorkflowLoader(actions: ActionRegistry(BuiltinActions.all + MarketDataActions.all).signatures)
         let dir = TemporaryDirectory()
         // Copied first: fixtures are never opened in place.
         let copy = dir.path + "/\(name).yaml"

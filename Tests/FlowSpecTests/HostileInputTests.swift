@@ -10,7 +10,7 @@ import Testing
 struct HostileInputTests {
     @Test("every file of the corpus loads or fails with positioned diagnostics, quickly, without crashing")
     func corpus() throws {
-        let loader = WorkflowLoader(actions: ActionRegistry(BuiltinActions.all(groups: ProcessGroups()) + MarketDataActions.all).signatures)
+        let loader = WorkflowLoader(actions: ActionRegistry(BuiltinActions.all + MarketDataActions.all).signatures)
         let dir = TemporaryDirectory()
         let cases = HostileCorpus.cases()
         // scripts/faults.sh asks for the corpus on disk to time each file through the release binary.

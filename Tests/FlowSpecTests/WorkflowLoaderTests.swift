@@ -8,7 +8,7 @@ import Testing
 
 @Suite("loading valid workflows")
 struct WorkflowLoaderTests {
-    let loader = WorkflowLoader(actions: ActionRegistry(BuiltinActions.all(groups: ProcessGroups()) + MarketDataActions.all).signatures)
+    let loader = WorkflowLoader(actions: ActionRegistry(BuiltinActions.all + MarketDataActions.all).signatures)
 
     func load(_ text: String, name: String = "test") throws -> Workflow {
         switch loader.load(text: text, file: "\(name).yaml", defaultName: name) {

@@ -44,7 +44,7 @@ struct StateStoreTests {
         let run = try store.createRun(workflow: "w", workflowPath: "/w.yaml", params: [:], overrides: [:], startedAt: "t", pid: 42)
         let task = TaskID("build")
         let a1 = try store.attemptStarted(run: run, task: task, attempt: 1, fingerprint: "f1", logPath: "/l1", at: Date())
-        try store.processStarted(attempt: a1, pid: 777)
+        try store.record([.processStarted(attempt: a1, pid: 777)])
         #expect(try store.taskStates(of: run)[task]?.status == .running)
         _ = try store.record([.attemptFinished(attempt: a1, run: run, task: task, outcome: AttemptOutcome(status: .failed, exitCode: 2, error: "boom"),
                                                outputs: ["partial": "1"], isFinal: false, at: Date(), firstInRun: true)])
@@ -100,32 +100,22 @@ struct StateStoreTests {
         #expect(states[TaskID("a")]?.status == .running)
         #expect(states[TaskID("a")]?.outputs.isEmpty == true)
         #expect(try store.attempts(of: run).map(\.status) == [.running, .running])
-        // The failed batch left no transaction open, and says what SQLite refused; the next batch commits, and a
-        // pid reported before the failure is still written with it.
-        try store.processStarted(attempt: ids[1], pid: 4242)
+        // The failed batch left no transaction open, and says what SQLite refused; a pid in it was rolled back
+        // with it, and the next batch that carries it commits it.
         do {
-            _ = try store.record([.attemptStarted(run: 999, task: TaskID("c"), attempt: 1, fingerprint: "f", logPath: "/c", at: Date())])
+            _ = try store.record([.processStarted(attempt: ids[1], pid: 4242),
+                                  .attemptStarted(run: 999, task: TaskID("c"), attempt: 1, fingerprint: "f", logPath: "/c", at: Date())])
             Issue.record("a start in a run that does not exist was recorded")
         } catch {
             #expect("\(error)".contains("FOREIGN KEY"))
         }
-        try store.record([.attemptFinished(attempt: ids[0], run: run, task: TaskID("a"), outcome: AttemptOutcome(status: .succeeded),
+        #expect(try store.attempts(of: run).map(\.pid) == [nil, nil])
+        try store.record([.processStarted(attempt: ids[1], pid: 4242),
+                          .attemptFinished(attempt: ids[0], run: run, task: TaskID("a"), outcome: AttemptOutcome(status: .succeeded),
                                            outputs: ["k": "v"], isFinal: true, at: Date())])
         let reader = try StateStore(path: path)
         #expect(try reader.taskStates(of: run)[TaskID("a")]?.outputs == ["k": "v"])
         #expect(try reader.attempts(of: run).map(\.pid) == [nil, 4242])
-    }
-
-    @Test("a reported pid is committed without waiting for another transition")
-    func pidWrittenSoon() async throws {
-        let store = try StateStore(path: path)
-        let run = try store.createRun(workflow: "w", workflowPath: "/w.yaml", params: [:], overrides: [:], startedAt: "t", pid: 1)
-        let a = try store.attemptStarted(run: run, task: TaskID("a"), attempt: 1, fingerprint: "f", logPath: "/l", at: Date())
-        try store.processStarted(attempt: a, pid: 4343)
-        // Read through a second connection: only a commit makes it visible there.
-        let reader = try StateStore(path: path)
-        let written = await FlowBinary.eventually(timeout: 5) { (try? reader.attempts(of: run).first?.pid) == 4343 }
-        #expect(written)
     }
 
     @Test("marking a dead run interrupted returns the process groups of its running attempts")
@@ -133,7 +123,7 @@ struct StateStoreTests {
         let store = try StateStore(path: path)
         let run = try store.createRun(workflow: "w", workflowPath: "/w.yaml", params: [:], overrides: [:], startedAt: "t", pid: 1)
         let a = try store.attemptStarted(run: run, task: TaskID("a"), attempt: 1, fingerprint: "f", logPath: "/l", at: Date())
-        try store.processStarted(attempt: a, pid: 4242)
+        try store.record([.processStarted(attempt: a, pid: 4242)])
         let b = try store.attemptStarted(run: run, task: TaskID("b"), attempt: 1, fingerprint: "f", logPath: "/l", at: Date())
         _ = try store.record([.attemptFinished(attempt: b, run: run, task: TaskID("b"), outcome: AttemptOutcome(status: .succeeded),
                                                outputs: [:], isFinal: true, at: Date())])

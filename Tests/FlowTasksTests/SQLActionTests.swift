@@ -10,7 +10,7 @@ struct SQLActionTests {
 
     func run(_ sql: String) async throws -> [String: String] {
         let ctx = TaskContext(runID: 1, task: TaskID("q"), attempt: 1, inputs: ["db": "data/test.db", "sql": sql], env: [:],
-                              workingDirectory: dir.path, scratchDirectory: dir.path + "/s", log: TaskLog(), checkpoint: [:],
+                              workingDirectory: dir.path, scratchDirectory: dir.path + "/s", log: MemoryLog(), checkpoint: [:],
                               saveCheckpoint: { _ in })
         return try await SQLAction().run(ctx)
     }

@@ -18,6 +18,7 @@ package final class MemoryStore: CheckpointStore {
         var settled: [TaskID: (TaskStatus, String?)] = [:]
         var outputs: [TaskID: [String: String]] = [:]
         var checkpoints: [TaskID: [String: String]] = [:]
+        var saves: [[String: String]] = []
         var failStartsAfter: Int?
         var transactions = 0
         var batches: [[String]] = []
@@ -32,6 +33,8 @@ package final class MemoryStore: CheckpointStore {
     package var attempts: [Attempt] { state.withLock { $0.attempts } }
     package func settled(_ task: TaskID) -> (TaskStatus, String?)? { state.withLock { $0.settled[task] } }
     package func outputs(_ task: TaskID) -> [String: String]? { state.withLock { $0.outputs[task] } }
+    /// Every `saveCheckpoint` call's values, in order.
+    package var checkpointSaves: [[String: String]] { state.withLock { $0.saves } }
 
     /// How many `record` calls (transactions) the engine made.
     package var transactions: Int { state.withLock { $0.transactions } }
@@ -63,6 +66,9 @@ package final class MemoryStore: CheckpointStore {
                 case let .taskSettled(_, task, status, reason, _):
                     s.settled[task] = (status, reason)
                     names.append("settle \(task)")
+                case let .processStarted(attempt, pid):
+                    s.attempts[Int(attempt) - 1].pid = pid
+                    names.append("pid \(pid)")
                 }
             }
             s.batches.append(names)
@@ -70,18 +76,11 @@ package final class MemoryStore: CheckpointStore {
         }
     }
 
-    package func processStarted(attempt: AttemptID, pid: Int32) throws {
-        state.withLock { $0.attempts[Int(attempt) - 1].pid = pid }
-    }
-
-    package func queueProcessStarted(attempt: AttemptID, pid: Int32) {
-        state.withLock { $0.attempts[Int(attempt) - 1].pid = pid }
-    }
-
-    package func writeQueuedProcessStarts() throws {}
-
     package func saveCheckpoint(run: RunID, task: TaskID, values: [String: String], at date: Date) throws {
-        state.withLock { s in s.checkpoints[task, default: [:]].merge(values) { _, new in new } }
+        state.withLock { s in
+            s.checkpoints[task, default: [:]].merge(values) { _, new in new }
+            s.saves.append(values)
+        }
     }
 
     package func checkpoint(run: RunID, task: TaskID) throws -> [String: String] {

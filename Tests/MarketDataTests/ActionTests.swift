@@ -12,7 +12,7 @@ struct ActionTests {
 
     func context(_ inputs: [String: String], checkpoint: [String: String] = [:], now: String = "2026-01-17T00:00:00Z") -> TaskContext {
         TaskContext(runID: 1, task: TaskID("t"), attempt: 1, inputs: inputs, env: [:], workingDirectory: dir.path,
-                    scratchDirectory: dir.path + "/s", log: TaskLog(), checkpoint: checkpoint, saveCheckpoint: { _ in },
+                    scratchDirectory: dir.path + "/s", log: MemoryLog(), checkpoint: checkpoint, saveCheckpoint: { _ in },
                     now: Date(timeIntervalSince1970: TimeInterval(UTCTime.parse(now) ?? 0)))
     }
 

@@ -1,19 +1,27 @@
+import FlowCore
 import Foundation
 import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The log file of one attempt. Shell tasks write to it directly through their own descriptors;
-/// built-in actions and flow append lines through `write(_:)`. Every writer uses O_APPEND, so
-/// lines from both never overwrite each other.
-package final class TaskLog: Sendable {
+/// The log file of one attempt. Shell tasks write to it directly through their own descriptors; built-in
+/// actions and flow append lines through `write(_:)`. Every writer uses O_APPEND, so lines from both never
+/// overwrite each other.
+package final class LogFile: AttemptLog {
     package let path: String
     private let descriptor: Mutex<Int32>
+    /// The spare slot this log came from, which takes it back when the attempt ends.
+    let recycler: LogRecycler?
 
     /// Opens (creating) the file for appending; its folder is created if missing.
-    package init(path: String) throws {
+    package convenience init(path: String) throws {
+        try self.init(path: path, recycler: nil)
+    }
+
+    init(path: String, recycler: LogRecycler?) throws {
         self.path = path
+        self.recycler = recycler
         var fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         if fd < 0 && errno == ENOENT {
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
@@ -28,14 +36,15 @@ package final class TaskLog: Sendable {
     }
 
     /// Takes over `fd`, already open for appending at `path` (a recycled empty log renamed into place).
-    package init(adopting fd: Int32, path: String) {
+    init(adopting fd: Int32, path: String, recycler: LogRecycler?) {
         self.path = path
+        self.recycler = recycler
         descriptor = Mutex(fd)
     }
 
     /// The open descriptor, handed over without closing it, if `condition` holds for it; nil otherwise (the
     /// log stays as it is).
-    package func detach(if condition: (Int32) -> Bool) -> Int32? {
+    func detach(if condition: (Int32) -> Bool) -> Int32? {
         descriptor.withLock { fd -> Int32? in
             guard fd >= 0, condition(fd) else { return nil }
             defer { fd = -1 }
@@ -43,20 +52,30 @@ package final class TaskLog: Sendable {
         }
     }
 
-    /// A log that discards everything, for tests.
-    package init(discarding: Void = ()) {
-        path = "/dev/null"
-        descriptor = Mutex(-1)
-    }
-
     package func write(_ line: String) {
         let text = line.hasSuffix("\n") ? line : line + "\n"
         descriptor.withLock { fd in
             guard fd >= 0 else { return }
-            TaskLog.writeAll(text, to: fd)
+            FileOutput.writeAll(text, to: fd)
         }
     }
 
+    package func close() {
+        descriptor.withLock { fd in
+            if fd >= 0 { _ = Glibc.close(fd) }
+            fd = -1
+        }
+    }
+
+    deinit {
+        descriptor.withLock { fd in
+            if fd >= 0 { _ = Glibc.close(fd) }
+        }
+    }
+}
+
+/// Whole writes to a descriptor.
+package enum FileOutput {
     /// Writes all of `text` to `fd`, as one write(2) where the descriptor takes it whole (so lines from
     /// concurrent writers do not interleave), retrying after signals and short writes; gives up on an error.
     /// Returns 0, or the errno it gave up on (EPIPE: the reader is gone).
@@ -76,18 +95,5 @@ package final class TaskLog: Sendable {
             offset += n
         }
         return 0
-    }
-
-    package func close() {
-        descriptor.withLock { fd in
-            if fd >= 0 { _ = Glibc.close(fd) }
-            fd = -1
-        }
-    }
-
-    deinit {
-        descriptor.withLock { fd in
-            if fd >= 0 { _ = Glibc.close(fd) }
-        }
     }
 }

@@ -11,7 +11,8 @@ import Glibc
 /// takes this recycler: a quiet task then costs two renames instead of a new file. Creating a file is an
 /// inode allocation, the largest part of flow's per-task cost on some filesystems (docs/PERFORMANCE.md). A
 /// log with any output is left exactly where it is; while an attempt runs its log is always at its own path.
-/// Handed between the run loop and a retry's Swift task, never shared: hence `@unchecked Sendable`.
+/// Used by the command runner on the engine's loop thread only; a log refers back to its recycler, hence
+/// `@unchecked Sendable`.
 final class LogRecycler: @unchecked Sendable {
     private let sparePath: String
     private var spare: Int32?
@@ -22,22 +23,22 @@ final class LogRecycler: @unchecked Sendable {
 
     /// The log for an attempt: the spare renamed to `path` when there is one (and it is still empty),
     /// otherwise a new file.
-    func open(_ path: String) throws -> TaskLog {
+    func open(_ path: String) throws -> LogFile {
         if let fd = spare {
             spare = nil
             // Checked again: something may have opened the spare by its path since it was set aside.
             if LogRecycler.isReusable(fd), rename(sparePath, path) == 0 {
-                return TaskLog(adopting: fd, path: path)
+                return LogFile(adopting: fd, path: path, recycler: self)
             }
             Glibc.close(fd)
             unlink(sparePath)
         }
-        return try TaskLog(path: path)
+        return try LogFile(path: path, recycler: self)
     }
 
     /// Ends an attempt's log. Returns whether the log file was kept at its path: false when it was empty and
     /// became the spare.
-    func finish(_ log: TaskLog) -> Bool {
+    func finish(_ log: LogFile) -> Bool {
         guard spare == nil, let fd = log.detach(if: LogRecycler.isReusable) else {
             log.close()
             return true

@@ -1,0 +1,247 @@
+import FlowCore
+import Foundation
+
+/// How a run ended.
+package struct RunOutcome: Sendable {
+    package var status: RunStatus
+    package var statuses: [TaskID: TaskStatus]
+    /// A failure of flow itself (the state database could not be written), as opposed to a task's.
+    package var internalError: String?
+
+    package init(status: RunStatus, statuses: [TaskID: TaskStatus], internalError: String?) {
+        self.status = status
+        self.statuses = statuses
+        self.internalError = internalError
+    }
+}
+
+/// One run's progress as a value, ninja's `Plan`: which tasks are ready (a heap in plan order), which start
+/// now under the parallelism bound, what each end releases or skips. It decides and never acts: every
+/// decision comes back as transitions to commit and tasks to start, which the engine's builder loop commits
+/// (together with the ends that caused them, in one transaction) before it starts anything.
+package struct RunPlan: Sendable {
+    /// A task to start: its first attempt in this run, rendered once (its fingerprint, environment and inputs
+    /// are the same values).
+    package struct Start: Sendable {
+        package var index: Int
+        package var task: TaskSpec
+        package var action: any Action
+        /// The attempt's number; numbers continue across resumes of a run.
+        package var attempt: Int
+        package var fingerprint: String
+        package var logPath: String
+        package var rendered: RenderedTask
+    }
+
+    /// A decision that has no attempt, for the event stream.
+    package enum Notice: Sendable, Hashable {
+        case reused(TaskID)
+        case skipped(TaskID, reason: String)
+        case notStarted(TaskID, reason: String)
+    }
+
+    /// What one decision produced: transitions to commit, then notices to report and tasks to start once they are.
+    package struct Step: Sendable {
+        package var transitions: [Transition] = []
+        package var notices: [Notice] = []
+        package var starts: [Start] = []
+    }
+
+    package let execution: ExecutionPlan
+    package let runID: RunID
+    private let registry: ActionRegistry
+    private let maxParallel: Int
+    private let keepGoing: Bool
+    private let logPath: @Sendable (TaskID, Int) -> String
+    private let rank: [Int]
+    private let byRank: [Int]
+
+    package private(set) var statuses: [TaskStatus]
+    private var remaining: [Int]
+    private var ready = MinHeap()
+    package private(set) var scope: EvaluationScope
+    /// Tasks started and not yet ended for good (a task waiting to retry still holds its slot).
+    package private(set) var running = 0
+    private var stopReason: String?
+    package private(set) var internalError: String?
+    private var failed = false
+    package private(set) var isCancelled = false
+
+    /// `logPath(task, attempt)` names an attempt's log file.
+    package init(_ execution: ExecutionPlan, runID: RunID, scope baseScope: EvaluationScope, registry: ActionRegistry,
+                 maxParallel: Int, keepGoing: Bool, logPath: @escaping @Sendable (TaskID, Int) -> String) {
+        self.execution = execution
+        self.runID = runID
+        self.registry = registry
+        self.maxParallel = max(1, maxParallel)
+        self.keepGoing = keepGoing
+        self.logPath = logPath
+        let count = execution.workflow.tasks.count
+        var rank = [Int](repeating: 0, count: count)
+        for (position, index) in execution.order.enumerated() { rank[index] = position }
+        var byRank = [Int](repeating: 0, count: count)
+        for (index, r) in rank.enumerated() { byRank[r] = index }
+        self.rank = rank
+        self.byRank = byRank
+        var scope = baseScope
+        for (task, outputs) in execution.reusedOutputs { scope.outputs[task] = outputs }
+        self.scope = scope
+        statuses = [TaskStatus](repeating: .pending, count: count)
+        remaining = execution.graph.dependencies.map(\.count)
+        for i in 0..<count where remaining[i] == 0 { ready.push(rank[i]) }
+    }
+
+    private var workflow: Workflow { execution.workflow }
+
+    /// Whether anything may still start.
+    package var isStopped: Bool { stopReason != nil || internalError != nil || isCancelled }
+
+    /// A task ended for good (after its retries): its outputs join the scope, its dependents are released —
+    /// or, for a failure, skipped.
+    package mutating func finished(_ index: Int, status: TaskStatus, outputs: [String: String], at date: Date) -> Step {
+        running -= 1
+        statuses[index] = status
+        var step = Step()
+        let task = workflow.tasks[index]
+        switch status {
+        case .succeeded:
+            scope.outputs[task.id] = outputs
+            release(index)
+        case .failed, .timedOut:
+            if task.continueOnError {
+                scope.outputs[task.id] = outputs
+                release(index)
+            } else {
+                fail(index, at: date, into: &step)
+            }
+        default:
+            break
+        }
+        return step
+    }
+
+    /// Picks what starts now, up to the bound, in plan order; reused and skipped tasks release their dependents
+    /// at once. The starts count as running from here on; `unstart` takes them back if their commit fails.
+    package mutating func next(at date: Date) -> Step {
+        var step = Step()
+        while running + step.starts.count < maxParallel, !isStopped, let r = ready.pop() {
+            let index = byRank[r]
+            let task = workflow.tasks[index]
+            let decision = execution.decisions[index]
+            switch decision.kind {
+            case .reuse:
+                statuses[index] = .succeeded
+                step.notices.append(.reused(task.id))
+                release(index)
+                continue
+            case .skip:
+                skip(index, reason: decision.reason, at: date, into: &step)
+                release(index)
+                continue
+            case .run:
+                break
+            }
+            if let condition = task.condition, !condition.evaluate(in: scope).isTruthy {
+                skip(index, reason: "condition is false: \(condition)", at: date, into: &step)
+                release(index)
+                continue
+            }
+            guard let action = registry[task.uses] else {
+                // Validation rejects unknown actions; this guards a registry that changed under it.
+                settle(index, .failed, reason: "no action named '\(task.uses)'", at: date, into: &step)
+                fail(index, at: date, into: &step)
+                continue
+            }
+            statuses[index] = .running
+            let number = execution.previousAttempts[index] + 1
+            let rendered = RenderedTask(task, workflowEnv: workflow.env, scope: scope)
+            // The planner computed it for a task that no rerun upstream feeds: the same values.
+            let fingerprint = decision.fingerprint ?? Fingerprint.of(task, rendered, actionVersion: action.version)
+            let path = logPath(task.id, number)
+            step.transitions.append(.attemptStarted(run: runID, task: task.id, attempt: number, fingerprint: fingerprint,
+                                                    logPath: path, at: date))
+            step.starts.append(Start(index: index, task: task, action: action, attempt: number, fingerprint: fingerprint,
+                                     logPath: path, rendered: rendered))
+        }
+        running += step.starts.count
+        return step
+    }
+
+    /// The starts of `step` were not recorded: they never ran, and nothing new starts.
+    package mutating func unstart(_ starts: [Start], because error: String) {
+        for start in starts { statuses[start.index] = .pending }
+        running -= starts.count
+        stop(internalError: error)
+    }
+
+    /// flow could not record state: nothing new starts, and the run fails with `error`.
+    package mutating func stop(internalError error: String) {
+        internalError = internalError ?? error
+    }
+
+    /// Nothing new starts from now on.
+    package mutating func cancel() {
+        isCancelled = true
+    }
+
+    /// Settles every task that never started and says how the run ended. `abandoned`: why the run could not
+    /// start at all, the reason its tasks did not.
+    package mutating func finish(at date: Date, abandoned: String? = nil) -> (Step, RunOutcome) {
+        if let abandoned { internalError = internalError ?? abandoned }
+        var step = Step()
+        let interrupted = isCancelled || statuses.contains(.interrupted)
+        for index in statuses.indices where statuses[index] == .pending {
+            let reason: String
+            if interrupted {
+                reason = "not started: the run was interrupted"
+            } else if let abandoned {
+                reason = "not started: \(abandoned)"
+            } else if internalError != nil {
+                reason = "not started: flow could not record state"
+            } else {
+                reason = stopReason.map { "not started: \($0)" } ?? "not started"
+            }
+            settle(index, .pending, reason: reason, at: date, into: &step)
+            step.notices.append(.notStarted(workflow.tasks[index].id, reason: reason))
+        }
+        return (step, outcome(interrupted: interrupted))
+    }
+
+    /// How the run ends as things stand (after `finish`).
+    package func outcome(interrupted: Bool? = nil) -> RunOutcome {
+        let interrupted = interrupted ?? (isCancelled || statuses.contains(.interrupted))
+        var byID: [TaskID: TaskStatus] = [:]
+        for (i, task) in workflow.tasks.enumerated() { byID[task.id] = statuses[i] }
+        let status: RunStatus = interrupted ? .interrupted
+            : (failed || internalError != nil || statuses.contains(.pending)) ? .failed : .succeeded
+        return RunOutcome(status: status, statuses: byID, internalError: internalError)
+    }
+
+    private mutating func skip(_ index: Int, reason: String, at date: Date, into step: inout Step) {
+        settle(index, .skipped, reason: reason, at: date, into: &step)
+        step.notices.append(.skipped(workflow.tasks[index].id, reason: reason))
+    }
+
+    private mutating func settle(_ index: Int, _ status: TaskStatus, reason: String?, at date: Date, into step: inout Step) {
+        statuses[index] = status
+        step.transitions.append(.taskSettled(run: runID, task: workflow.tasks[index].id, status: status, reason: reason, at: date))
+    }
+
+    /// A failed task: its downstream can never run; without --keep-going nothing new starts.
+    private mutating func fail(_ index: Int, at date: Date, into step: inout Step) {
+        failed = true
+        let id = workflow.tasks[index].id
+        for d in execution.graph.downstream(of: index).sorted() where statuses[d] == .pending {
+            skip(d, reason: "upstream '\(id)' failed", at: date, into: &step)
+        }
+        if !keepGoing { stopReason = stopReason ?? "the run stopped after '\(id)' failed" }
+    }
+
+    /// A task that ends satisfied releases its dependents.
+    private mutating func release(_ index: Int) {
+        for d in execution.graph.dependents[index] {
+            remaining[d] -= 1
+            if remaining[d] == 0 && statuses[d] == .pending { ready.push(rank[d]) }
+        }
+    }
+}
