@@ -1,4 +1,5 @@
 import FlowCore
+import FlowEngine
 import Foundation
 import Logging
 #if canImport(Glibc)
@@ -62,7 +63,13 @@ package enum FlowCommand {
         let type = try command(named: first)
         let parsed = try ParsedArguments(words.dropFirst(), for: type.spec)
         if parsed.wantsHelp { return Console.out(type.spec.helpText) }
-        try await type.init(parsed).run()
+        let command = try type.init(parsed)
+        // Commands block — SQLite reads and writes, the lease, recovering a dead run — so they run on a thread of
+        // their own, never on one of Swift's two cooperative threads, which signal handling and the engine's
+        // in-process actions share.
+        let executor = ThreadExecutor(name: "flow-command")
+        defer { executor.shutdown() }
+        try await withTaskExecutorPreference(executor) { try await command.run() }
     }
 
     private static func command(named name: String) throws -> any Subcommand.Type {

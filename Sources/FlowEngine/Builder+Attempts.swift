@@ -9,10 +9,14 @@ extension Builder {
 
         /// An error an action threw, as the attempt's failure.
         static func failed(_ error: any Error) -> AttemptResult {
+            .finished(.failure(failure(error)))
+        }
+
+        static func failure(_ error: any Error) -> TaskFailure {
             switch error {
-            case let failure as TaskFailure: return .finished(.failure(failure))
-            case is CancellationError: return .finished(.failure(TaskFailure("cancelled")))
-            default: return .finished(.failure(TaskFailure("\(error)")))
+            case let failure as TaskFailure: return failure
+            case is CancellationError: return TaskFailure("cancelled")
+            default: return TaskFailure("\(error)")
             }
         }
 
@@ -80,14 +84,16 @@ extension Builder {
             byPID[pid] = key
         case let action as any InProcessAction:
             let mailbox = mailbox
-            attempt.work = .inProcess(Task {
+            // Actions block (SQLite, VACUUM INTO, a fetch): each attempt gets a thread of its own to block.
+            let executor = ThreadExecutor(name: "flow-\(setup.task.id)")
+            attempt.work = .inProcess(Task(executorPreference: executor) {
                 let result: Result<[String: String], TaskFailure>
                 do {
                     result = .success(try await action.run(context))
                 } catch {
-                    guard case .finished(let failure) = AttemptResult.failed(error) else { return }
-                    result = failure
+                    result = .failure(AttemptResult.failure(error))
                 }
+                executor.shutdown()
                 mailbox.post(.finished(key: key, result))
             })
         default:

@@ -46,6 +46,9 @@ package struct ExecutionPlan: Sendable {
     package let reusedOutputs: [TaskID: [String: String]]
     /// Attempts each task already made in this run, by task index.
     package let previousAttempts: [Int]
+    /// Each fingerprinted task's values as rendered for its fingerprint, which are the values it runs with: the
+    /// engine renders only the tasks an upstream run feeds.
+    package let rendered: [RenderedTask?]
 
     package var runCount: Int { decisions.filter { $0.kind == .run }.count }
     package var reuseCount: Int { decisions.filter { $0.kind == .reuse }.count }
@@ -68,6 +71,7 @@ package struct ResumePlanner: Sendable {
         // Validation rejects cycles; should one slip through, fall back to file order.
         let order = graph.topologicalOrder() ?? Array(workflow.tasks.indices)
         var decisions = [Decision](repeating: Decision(kind: .run, reason: "", fingerprint: nil), count: workflow.tasks.count)
+        var rendered = [RenderedTask?](repeating: nil, count: workflow.tasks.count)
         var scope = scope
         var reused: [TaskID: [String: String]] = [:]
         let isResume = !prior.isEmpty
@@ -75,9 +79,12 @@ package struct ResumePlanner: Sendable {
             let task = workflow.tasks[index]
             let rerunningUpstream = graph.dependencies[index].first { decisions[$0].kind == .run }
             // Known now unless an upstream task runs (again): its outputs are inputs of this one.
-            let fingerprint = rerunningUpstream == nil
-                ? Fingerprint.of(task, workflowEnv: workflow.env, actionVersion: actionVersions[task.uses] ?? "?", scope: scope)
-                : nil
+            var fingerprint: String?
+            if rerunningUpstream == nil {
+                let values = RenderedTask(task, workflowEnv: workflow.env, scope: scope)
+                fingerprint = Fingerprint.of(task, values, actionVersion: actionVersions[task.uses] ?? "?")
+                rendered[index] = values
+            }
             let decision: Decision
             if !isResume {
                 decision = Decision(kind: .run, reason: "new run", fingerprint: fingerprint)
@@ -96,7 +103,7 @@ package struct ResumePlanner: Sendable {
         }
         let previous = workflow.tasks.map { prior[$0.id]?.attempts ?? 0 }
         return ExecutionPlan(workflow: workflow, graph: graph, order: order, decisions: decisions, reusedOutputs: reused,
-                             previousAttempts: previous)
+                             previousAttempts: previous, rendered: rendered)
     }
 
     private func decide(_ task: TaskSpec, last: PriorTask, fingerprint: String?, scope: EvaluationScope) -> Decision {

@@ -154,8 +154,8 @@ package struct RunPlan: Sendable {
             }
             statuses[index] = .running
             let number = execution.previousAttempts[index] + 1
-            let rendered = RenderedTask(task, workflowEnv: workflow.env, scope: scope)
-            // The planner computed it for a task that no rerun upstream feeds: the same values.
+            // The planner rendered and fingerprinted a task that no rerun upstream feeds: the same values.
+            let rendered = execution.rendered[index] ?? RenderedTask(task, workflowEnv: workflow.env, scope: scope)
             let fingerprint = decision.fingerprint ?? Fingerprint.of(task, rendered, actionVersion: action.version)
             let path = logPath(task.id, number)
             step.transitions.append(.attemptStarted(run: runID, task: task.id, attempt: number, fingerprint: fingerprint,

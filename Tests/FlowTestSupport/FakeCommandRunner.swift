@@ -45,6 +45,12 @@ package final class FakeCommandRunner: CommandRunner, @unchecked Sendable {
         package var pid: Int32
         package var signal: Int32
         package var at: Duration
+
+        package init(pid: Int32, signal: Int32, at: Duration) {
+            self.pid = pid
+            self.signal = signal
+            self.at = at
+        }
     }
 
     private struct Process {
