@@ -38,7 +38,7 @@ let package = Package(
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ], swiftSettings: startup),
         .target(name: "MarketData", dependencies: [
-            "FlowCore", "FlowTasks", "CFlowHTTP", .product(name: "GRDB", package: "GRDB.swift"),
+            "FlowCore", "CFlowHTTP", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ], swiftSettings: startup),
         .target(name: "FlowCLI", dependencies: [

@@ -1,7 +1,7 @@
 #define _GNU_SOURCE
 #include <sys/prctl.h>
+#include <spawn.h>
 #include <errno.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -23,11 +23,6 @@ int flow_pidfd_open(int pid) {
 
 int flow_epoll_create(void) {
     return epoll_create1(EPOLL_CLOEXEC);
-}
-
-int flow_epoll_add_oneshot(int epfd, int fd) {
-    struct epoll_event event = { .events = EPOLLIN | EPOLLONESHOT, .data = { .fd = fd } };
-    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
 }
 
 int flow_epoll_add(int epfd, int fd) {
@@ -63,73 +58,41 @@ int flow_is_sole_opener(int fd) {
     return 1;
 }
 
-struct flow_spawn_args {
-    const char *path;
-    char *const *argv;
-    char *const *envp;
-    int output_fd;
-    const char *dir;
-    int search_path;
-    int error;
-};
-
-/* Runs in the child, on the parent's memory, until exec: only async-signal-safe calls, no allocation. */
-static int flow_spawn_child(void *raw) {
-    struct flow_spawn_args *a = raw;
-    /* All signals are blocked (the parent blocked them before clone). Put back defaults where the runner
-     * ignores a signal or has a handler, so nothing of flow's runs in the child or leaks into the task. */
-    for (int sig = 1; sig < _NSIG; sig++) {
-        if (sig == SIGKILL || sig == SIGSTOP) continue;
-        struct sigaction current;
-        if (sigaction(sig, NULL, &current) != 0) continue;
-        int runner_ignores = sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT || sig == SIGPIPE;
-        if (current.sa_handler != SIG_DFL && (current.sa_handler != SIG_IGN || runner_ignores)) {
-            struct sigaction dfl = { .sa_handler = SIG_DFL };
-            sigaction(sig, &dfl, NULL);
-        }
-    }
-    if (setpgid(0, 0) != 0) goto fail;
-    int null_fd = open("/dev/null", O_RDONLY);
-    if (null_fd < 0) goto fail;
-    if (dup2(null_fd, 0) < 0 || dup2(a->output_fd, 1) < 0 || dup2(a->output_fd, 2) < 0) goto fail;
-    if (chdir(a->dir) != 0) goto fail;
-    /* No descriptor of the runner (state database, locks, other tasks' logs) leaks into a task. */
-    closefrom(3);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    if (a->search_path) {
-        execvpe(a->path, a->argv, a->envp);
-    } else {
-        execve(a->path, a->argv, a->envp);
-    }
-fail:
-    a->error = errno ? errno : EINVAL;
-    _exit(127);
+int flow_set_child_subreaper(void) {
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 }
 
 int flow_spawn(const char *path, char *const argv[], char *const envp[], int output_fd, const char *dir,
                int search_path) {
-    struct flow_spawn_args args = { path, argv, envp, output_fd, dir, search_path, 0 };
-    /* The child's stack: enough for the calls above (execvpe builds candidate paths on it). */
-    char stack[32768] __attribute__((aligned(16)));
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    /* CLONE_VFORK: this thread waits until the child has called exec or exited, so `args` and `stack` stay
-     * valid, and args.error is set by then. */
-    int pid = clone(flow_spawn_child, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
-    int clone_errno = errno;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (pid < 0) return -clone_errno;
-    if (args.error != 0) {
-        int status;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-        return -args.error;
-    }
-    return pid;
-}
-
-int flow_set_child_subreaper(void) {
-    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_t actions;
+    int r = posix_spawnattr_init(&attr);
+    if (r != 0) return -r;
+    r = posix_spawn_file_actions_init(&actions);
+    if (r != 0) { posix_spawnattr_destroy(&attr); return -r; }
+    /* The signals flow ignores go back to their defaults in the child (SETSIGDEF), so a task can be stopped
+     * and a pipeline sees SIGPIPE; a signal flow handles goes back by itself (glibc resets every handled signal
+     * in the child, as exec would); anything else inherited stays as flow got it. The mask is emptied. */
+    sigset_t defaults, none;
+    sigemptyset(&defaults);
+    sigemptyset(&none);
+    const int runner_ignores[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE };
+    for (size_t i = 0; i < sizeof runner_ignores / sizeof runner_ignores[0]; i++) sigaddset(&defaults, runner_ignores[i]);
+    /* Each call fails only for want of memory; the first failure is the one returned. */
+    r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    if (r == 0) r = posix_spawnattr_setpgroup(&attr, 0);
+    if (r == 0) r = posix_spawnattr_setsigmask(&attr, &none);
+    if (r == 0) r = posix_spawnattr_setsigdefault(&attr, &defaults);
+    if (r == 0) r = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    if (r == 0) r = posix_spawn_file_actions_adddup2(&actions, output_fd, 1);
+    if (r == 0) r = posix_spawn_file_actions_adddup2(&actions, output_fd, 2);
+    if (r == 0) r = posix_spawn_file_actions_addchdir_np(&actions, dir);
+    /* No descriptor of the runner (state database, locks, other tasks' logs) leaks into a task. */
+    if (r == 0) r = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    pid_t pid = 0;
+    if (r == 0) r = search_path ? posix_spawnp(&pid, path, &actions, &attr, argv, envp)
+                    : posix_spawn(&pid, path, &actions, &attr, argv, envp);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    return r == 0 ? pid : -r;
 }

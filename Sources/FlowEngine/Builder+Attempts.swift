@@ -56,8 +56,7 @@ extension Builder {
     private func begin(_ setup: TaskSetup, id: AttemptID, number: Int, inRun: Int, logPath: String) {
         engine.events(.taskStarted(setup.task.id, attempt: number))
         let now = runner.now
-        var attempt = Attempt(setup: setup, id: id, number: number, inRun: inRun, logPath: logPath, log: nil,
-                              startedAt: now, timeoutAt: setup.task.timeout.map { now + $0 })
+        let attempt = Attempt(setup: setup, id: id, number: number, inRun: inRun, logPath: logPath, startedAt: now)
         let context: TaskContext
         do {
             context = try self.context(for: attempt)
@@ -80,7 +79,8 @@ extension Builder {
             CrashPoint.hit("after-spawn")
             queuedPIDs.append(.processStarted(attempt: id, pid: pid))
             if pidsQueuedSince == nil { pidsQueuedSince = now }
-            attempt.work = .process(pid: pid, command: command, nextPoll: command.pollInterval.map { now + $0 })
+            attempt.work = .process(pid: pid, command: command)
+            attempt.nextPoll = command.pollInterval.map { now + $0 }
             byPID[pid] = key
         case let action as any InProcessAction:
             let mailbox = mailbox
@@ -101,7 +101,7 @@ extension Builder {
                                                                retryable: false))))
         }
         running[key] = attempt
-        if cancelled { stop(key, attempt) }
+        if cancelled { stop(attempt) }
     }
 
     private func context(for attempt: Attempt) throws -> TaskContext {
@@ -125,7 +125,7 @@ extension Builder {
     /// A process leader exited. A stopped task ends once its whole group is gone.
     func exited(_ exit: CommandExit) {
         guard let key = byPID.removeValue(forKey: exit.pid), let attempt = running.removeValue(forKey: key),
-              case .process(let pid, let command, _) = attempt.work else { return }
+              case .process(let pid, let command) = attempt.work else { return }
         if attempt.stopping, runner.isGroupAlive(pid) {
             draining.append(Draining(attempt: attempt, pid: pid, command: command, exit: exit.exit,
                                      nextCheck: runner.now + .milliseconds(10)))

@@ -56,34 +56,46 @@ final class Builder {
         var directory: String
     }
 
-    /// An attempt whose `running` row is committed, from its start to its recorded end.
-    struct Attempt {
+    /// An attempt whose `running` row is committed, from its start to its recorded end. A class: the loop
+    /// looks at every running attempt at each wake-up and changes a few fields in place.
+    final class Attempt {
         enum Work {
-            case process(pid: Int32, command: any PreparedCommand, nextPoll: ContinuousClock.Instant?)
+            case process(pid: Int32, command: any PreparedCommand)
             case inProcess(Task<Void, Never>)
         }
 
-        var setup: TaskSetup
-        var id: AttemptID
+        let setup: TaskSetup
+        let id: AttemptID
         /// Its number among all the task's attempts in the run, across resumes.
-        var number: Int
+        let number: Int
         /// 1 for this invocation's first attempt of the task, counting retries from there.
-        var inRun: Int
-        var logPath: String
+        let inRun: Int
+        let logPath: String
+        let startedAt: ContinuousClock.Instant
+        let timeoutAt: ContinuousClock.Instant?
         var log: (any AttemptLog)?
-        var startedAt: ContinuousClock.Instant
-        var timeoutAt: ContinuousClock.Instant?
+        var work: Work?
+        var nextPoll: ContinuousClock.Instant?
         var timedOut = false
         /// Being stopped (its timeout, or the run's cancellation): SIGTERM sent, SIGKILL due at `killAt`.
         var stopping = false
         var killAt: ContinuousClock.Instant?
-        var work: Work?
+
+        init(setup: TaskSetup, id: AttemptID, number: Int, inRun: Int, logPath: String, startedAt: ContinuousClock.Instant) {
+            self.setup = setup
+            self.id = id
+            self.number = number
+            self.inRun = inRun
+            self.logPath = logPath
+            self.startedAt = startedAt
+            timeoutAt = setup.task.timeout.map { startedAt + $0 }
+        }
     }
 
     /// A stopped process task whose leader has exited while the rest of its group lingers: it ends once the
     /// group is gone or killed, so nothing of it outlives its recorded end.
     struct Draining {
-        var attempt: Attempt
+        let attempt: Attempt
         var pid: Int32
         var command: any PreparedCommand
         var exit: ProcessExit
@@ -221,7 +233,7 @@ final class Builder {
                 guard !cancelled else { continue }
                 cancelled = true
                 plan.cancel()
-                for key in Array(running.keys) { running[key].map { stop(key, $0) } }
+                for attempt in running.values { stop(attempt) }
                 for backoff in backoffs {
                     // Interrupted while waiting to retry: the last attempt already failed, the task is interrupted.
                     let reason = "interrupted before a retry"
@@ -237,12 +249,11 @@ final class Builder {
 
     /// SIGTERM to a process task's group (SIGKILL follows after the grace period); cancellation of an
     /// in-process one.
-    func stop(_ key: UInt64, _ attempt: Attempt) {
+    func stop(_ attempt: Attempt) {
         guard !attempt.stopping else { return }
-        var attempt = attempt
         attempt.stopping = true
         switch attempt.work {
-        case .process(let pid, _, _):
+        case .process(let pid, _):
             runner.signalGroup(pid, SIGTERM)
             attempt.killAt = runner.now + engine.options.gracePeriod
         case .inProcess(let task):
@@ -250,7 +261,6 @@ final class Builder {
         case nil:
             break
         }
-        running[key] = attempt
     }
 
     func tick(now: ContinuousClock.Instant) {
@@ -259,23 +269,20 @@ final class Builder {
             if (try? engine.store.record(queuedPIDs)) != nil { queuedPIDs.removeAll() }
             pidsQueuedSince = queuedPIDs.isEmpty ? nil : now
         }
-        for key in Array(running.keys) {
-            guard var attempt = running[key] else { continue }
+        for attempt in running.values {
             if let timeout = attempt.timeoutAt, now >= timeout, !attempt.stopping {
                 attempt.timedOut = true
-                running[key] = attempt
-                stop(key, attempt)
-                attempt = running[key] ?? attempt
+                stop(attempt)
             }
-            if let killAt = attempt.killAt, now >= killAt, case .process(let pid, _, _) = attempt.work {
+            guard case .process(let pid, let command) = attempt.work else { continue }
+            if let killAt = attempt.killAt, now >= killAt {
                 runner.signalGroup(pid, SIGKILL)
                 attempt.killAt = nil
             }
-            if case .process(let pid, let command, let nextPoll?) = attempt.work, now >= nextPoll {
+            if let nextPoll = attempt.nextPoll, now >= nextPoll {
                 command.poll()
-                attempt.work = .process(pid: pid, command: command, nextPoll: command.pollInterval.map { now + $0 })
+                attempt.nextPoll = command.pollInterval.map { now + $0 }
             }
-            running[key] = attempt
         }
         var still: [Draining] = []
         for var entry in draining {
@@ -319,7 +326,7 @@ final class Builder {
         for attempt in running.values {
             if !attempt.stopping { consider(attempt.timeoutAt) }
             consider(attempt.killAt)
-            if case .process(_, _, let nextPoll) = attempt.work { consider(nextPoll) }
+            consider(attempt.nextPoll)
         }
         for entry in draining {
             consider(entry.attempt.killAt)

@@ -6,22 +6,30 @@ import Foundation
 /// cooperative threads (two on this machine), which the rest of flow needs to stay responsive.
 package final class ThreadExecutor: TaskExecutor, @unchecked Sendable {
     private let condition = NSCondition()
+    private let name: String
     private var jobs: [UnownedJob] = []
     private var stopping = false
+    private var threadRunning = false
 
-    /// Starts the thread; it ends after `shutdown()` once no job is left.
+    /// The thread starts with the first job and ends after `shutdown()` once no job is left; a job enqueued
+    /// later still runs, on a new thread.
     package init(name: String) {
-        let thread = Thread { [self] in work() }
-        thread.name = name
-        thread.start()
+        self.name = name
     }
 
     package func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         condition.lock()
         jobs.append(job)
+        let start = !threadRunning
+        threadRunning = true
         condition.signal()
         condition.unlock()
+        if start {
+            let thread = Thread { [self] in work() }
+            thread.name = name
+            thread.start()
+        }
     }
 
     /// Lets the thread end once the jobs enqueued so far have run.
@@ -37,6 +45,7 @@ package final class ThreadExecutor: TaskExecutor, @unchecked Sendable {
             condition.lock()
             while jobs.isEmpty && !stopping { condition.wait() }
             if jobs.isEmpty {
+                threadRunning = false
                 condition.unlock()
                 return
             }

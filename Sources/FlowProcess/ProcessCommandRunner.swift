@@ -18,10 +18,13 @@ package final class ProcessCommandRunner: CommandRunner {
     package struct Features: Sendable {
         package var pidfd: Bool
         package var epoll: Bool
+        /// For tests: `epoll_wait` fails (EBADF) after this many calls, as a broken epoll set would.
+        package var epollFailsAfter: Int?
 
-        package init(pidfd: Bool = true, epoll: Bool = true) {
+        package init(pidfd: Bool = true, epoll: Bool = true, epollFailsAfter: Int? = nil) {
             self.pidfd = pidfd
             self.epoll = epoll
+            self.epollFailsAfter = epollFailsAfter
         }
     }
 
@@ -69,6 +72,7 @@ package final class ProcessCommandRunner: CommandRunner {
     }
     private let reapedElsewhere = Reaped()
     private var polling: Bool
+    private var epollWaits = 0
     private var spareLogs: [LogRecycler] = []
     private var recyclers = 0
 
@@ -141,7 +145,13 @@ package final class ProcessCommandRunner: CommandRunner {
             if !exits.isEmpty { return exits }
             var ready = [Int32](repeating: 0, count: 64)
             let timeout = Self.milliseconds(until: deadline)
-            let n = ready.withUnsafeMutableBufferPointer { flow_epoll_wait_fds(epoll, $0.baseAddress, 64, timeout) }
+            epollWaits += 1
+            var n: Int32
+            if let limit = features.epollFailsAfter, epollWaits > limit {
+                (n, errno) = (-1, EBADF)
+            } else {
+                n = ready.withUnsafeMutableBufferPointer { flow_epoll_wait_fds(epoll, $0.baseAddress, 64, timeout) }
+            }
             if n < 0 {
                 if errno == EINTR { continue }
                 // epoll itself failed: poll every child from now on rather than wait forever.

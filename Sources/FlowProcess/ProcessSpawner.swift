@@ -17,10 +17,11 @@ package enum ProcessError: Error, CustomStringConvertible {
     }
 }
 
-/// Starts a command with `flow_spawn` as the leader of a new process group: stdin from /dev/null, stdout and
+/// Starts a command with `flow_spawn` (glibc's posix_spawn) as the leader of a new process group: stdin from /dev/null, stdout and
 /// stderr appended to its log file (no pipe to drain, so a background process that keeps them open cannot
 /// hang the run), flow's environment with the command's variables on top.
 enum ProcessSpawner {
+
     static func spawn(_ command: Command, inherited: InheritedEnvironment) throws -> Int32 {
         let logFD = open(command.logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard logFD >= 0 else { throw ProcessError.cannotOpenLog(command.logPath, errno) }

@@ -62,7 +62,7 @@ extension EndToEnd {
             let abandoned = p.root + "/data/backups/market-20260117T103000Z.db.partial"
             let writing = p.root + "/data/backups/market-20260117T104000Z.db.partial"
             let other = p.root + "/data/backups/market-demo-20260117T103000Z.db.partial"
-            for path in [abandoned, writing, other] { FileManager.default.createFile(atPath: path, contents: Data("half".utf8)) }
+            for path in [abandoned, writing, other] { _ = FileManager.default.createFile(atPath: path, contents: Data("half".utf8)) }
             let fd = open(writing, O_RDWR)
             #expect(flock(fd, LOCK_EX | LOCK_NB) == 0)
             defer { close(fd) }

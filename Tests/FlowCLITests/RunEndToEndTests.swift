@@ -50,6 +50,31 @@ extension EndToEnd {
             #expect(p.lines("ran.txt").count == 9)
         }
 
+        @Test("a task that reads the run's id is fingerprinted with it when the run is planned, so a resume reuses it")
+        func runIDInFingerprint() async throws {
+            let p = Project()
+            try p.workflow("w", """
+                tasks:
+                  stamp:
+                    env:
+                      RUN: ${{ run.id }}
+                    run: echo "stamp $RUN" >> ran.txt
+                  gate:
+                    needs: [stamp]
+                    run: test -f go
+                """)
+            // Run 1 is planned with its own id (its row exists first): the stamp it fingerprints is the one it ran.
+            #expect(try await p.flow("run", "w").status == 1)
+            try p.dir.write("go", "")
+            let resumed = try await p.flow("run", "w")
+            #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+            #expect(resumed.stdout.contains("resuming run 1 from its checkpoint: 1 of 2 tasks done"), "\(resumed.stdout)")
+            #expect(p.lines("ran.txt") == ["stamp 1"])
+            // A new run gets a new id, so its stamp is new work.
+            #expect(try await p.flow("run", "w", "--fresh").status == 0)
+            #expect(p.lines("ran.txt") == ["stamp 1", "stamp 2"])
+        }
+
         @Test("--fresh starts over instead of resuming")
         func fresh() async throws {
             let p = Project()

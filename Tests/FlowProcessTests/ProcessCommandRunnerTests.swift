@@ -12,6 +12,7 @@ struct ProcessCommandRunnerTests {
         ("pidfd + epoll", .init()),
         ("no pidfd: a reaping thread per child", .init(pidfd: false)),
         ("no epoll: polling", .init(epoll: false)),
+        ("epoll fails while children run: polling from then on", .init(epollFailsAfter: 3)),
     ]
 
     /// Starts `commands` on `runner` and waits until every leader is reaped, as the engine's loop would.

@@ -8,17 +8,14 @@ int flow_pidfd_open(int pid);
 /// epoll_create1(EPOLL_CLOEXEC).
 int flow_epoll_create(void);
 
-/// epoll_ctl(EPOLL_CTL_ADD) of `fd` for one readable event (EPOLLIN | EPOLLONESHOT); the event's data is `fd`.
-/// Kept in C because `struct epoll_event` is packed on x86-64, which Swift does not import faithfully.
-int flow_epoll_add_oneshot(int epfd, int fd);
-
 /// epoll_ctl(EPOLL_CTL_ADD) of `fd` for readable events until it is closed (level-triggered); the event's data is `fd`.
+/// Kept in C because `struct epoll_event` is packed on x86-64, which Swift does not import faithfully.
 int flow_epoll_add(int epfd, int fd);
 
 /// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK): a counter other threads write to wake an epoll loop.
 int flow_eventfd(void);
 
-/// epoll_wait(2) writing the ready descriptors (the data given to flow_epoll_add_oneshot) to `fds`.
+/// epoll_wait(2) writing the ready descriptors (the data given to flow_epoll_add) to `fds`.
 int flow_epoll_wait_fds(int epfd, int *fds, int max, int timeout_ms);
 
 /// Whether child `pid` has exited, without waiting or reaping it (waitid with WNOHANG | WNOWAIT): 1 yes, 0 not
@@ -30,13 +27,11 @@ int flow_child_exited(int pid);
 /// opener, and releases it at once.
 int flow_is_sole_opener(int fd);
 
-/// Starts `path` (searched in PATH when `search_path` is set) like posix_spawn with the options flow uses:
-/// a new process group, stdin from /dev/null, stdout and stderr on `output_fd`, working directory `dir`,
-/// every other descriptor closed, an empty signal mask, and SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGPIPE
-/// (plus any signal with a handler) back to their defaults. Returns the pid, or -errno.
-///
-/// Unlike glibc's posix_spawn it maps no stack for the child: the child runs on a buffer in this call's own
-/// frame (as musl does), so no munmap — and no TLB shootdown across flow's threads — follows each spawn.
+/// Starts `path` (searched in the caller's PATH when `search_path` is set) with glibc's posix_spawn: a new
+/// process group (POSIX_SPAWN_SETPGROUP), stdin from /dev/null, stdout and stderr on `output_fd`, working
+/// directory `dir` (addchdir_np), every other descriptor closed (addclosefrom_np), an empty signal mask, and
+/// SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGPIPE (plus any signal with a handler) back to their defaults.
+/// Returns the pid, or -errno (an exec failure too: glibc reports it).
 int flow_spawn(const char *path, char *const argv[], char *const envp[], int output_fd, const char *dir,
                int search_path);
 
