@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "FlowSpecTests", dependencies: ["FlowSpec", "FlowTasks", "MarketData", "FlowTestSupport"]),
         .testTarget(name: "FlowPlanTests", dependencies: ["FlowPlan", "FlowSpec", "FlowTestSupport"]),
         .testTarget(name: "FlowStoreTests", dependencies: ["FlowStore", "FlowTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "FlowEngineTests", dependencies: ["FlowEngine", "FlowPlan", "FlowSpec", "FlowProcess", "FlowTestSupport"]),
+        .testTarget(name: "FlowEngineTests", dependencies: ["FlowEngine", "FlowPlan", "FlowSpec", "FlowTestSupport"]),
         .testTarget(name: "FlowProcessTests", dependencies: ["FlowProcess", "FlowTestSupport"]),
         .testTarget(name: "FlowTasksTests", dependencies: ["FlowTasks", "FlowEngine", "FlowPlan", "FlowSpec", "FlowProcess", "FlowTestSupport"]),
         .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "FlowTasks", "FlowTestSupport",
