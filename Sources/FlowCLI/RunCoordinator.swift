@@ -147,7 +147,7 @@ struct RunCoordinator {
                 let record = try store.run(run)
                 // The lock is only a file: if someone deleted it, holding "the" lease proves nothing. The run's
                 // own runner, if it is still alive, keeps its run.
-                if let record, record.pid != getpid(), store.runnerIsAlive(record) {
+                if let record, record.pid != getpid(), store.runnerIsAlive(record, processStart: ProcessTable.startTime) {
                     throw CommandFailure(.alreadyRunning, """
                         flow: workflow '\(workflow)' is already running (run \(run), pid \(record.pid.map(String.init) ?? "?"))
                         note: its lock file \(RunLease.lockPath(for: workflow, store: store)) was removed while it ran; wait for it to finish

@@ -1,5 +1,6 @@
 import FlowCore
 import FlowPlan
+import FlowProcess
 import FlowStore
 import Foundation
 
@@ -142,7 +143,7 @@ struct ShownStatus {
     }
 
     init(_ run: RunRecord, store: StateStore) {
-        if run.status == .running, !store.runnerIsAlive(run) {
+        if run.status == .running, !store.runnerIsAlive(run, processStart: ProcessTable.startTime) {
             status = .interrupted
             runnerGone = true
             note = "its runner (pid \(run.pid.map(String.init) ?? "?")) is gone; the next 'flow run' records it interrupted"

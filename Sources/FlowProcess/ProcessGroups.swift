@@ -161,12 +161,8 @@ package final class ProcessGroups: Sendable {
     static func hasLiveMember(_ pgid: Int32) -> Bool {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return true }
         for entry in entries where entry.first?.isNumber == true {
-            guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            // Fields after the command name: state, ppid, pgrp, ...
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 2, let group = Int32(fields[2]), group == pgid else { continue }
-            if fields[0] != "Z" && fields[0] != "X" { return true }
+            guard let pid = Int32(entry), let stat = ProcessTable.stat(of: pid), stat.group == pgid else { continue }
+            if !stat.isDead { return true }
         }
         return false
     }

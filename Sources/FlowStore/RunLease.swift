@@ -17,34 +17,14 @@ package struct LeaseHolder: Sendable, Hashable {
 extension LeaseHolder {
     /// Whether the recorded holder is still the live process that took the lease: on this host, its pid
     /// running, and that process started no later than the lease was taken (a pid reused since is not it).
-    /// A holder on another host cannot be checked from here and counts as alive.
-    package var isAlive: Bool {
+    /// A holder on another host cannot be checked from here and counts as alive. `processStart` says when the
+    /// live process with a pid started, nil if there is none (FlowProcess reads it from `/proc`).
+    package func isAlive(processStart: (Int32) -> Date?) -> Bool {
         guard let pid, pid > 0 else { return false }
         if let host, host != ProcessInfo.processInfo.hostName { return true }
-        guard let started = ProcessStart.of(pid) else { return false }
+        guard let started = processStart(pid) else { return false }
         guard let acquiredAt else { return true }
         return started <= acquiredAt.addingTimeInterval(2)
-    }
-}
-
-/// When a process started, from `/proc/PID/stat` (field 22, clock ticks since boot) and the boot time.
-package enum ProcessStart {
-    package static func of(_ pid: Int32) -> Date? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        // Fields after the command name, which may itself hold spaces and parentheses: state is field 3.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 19, let ticks = Double(fields[19]), let boot = bootTime else { return nil }
-        let hz = Double(sysconf(Int32(_SC_CLK_TCK)))
-        return Date(timeIntervalSince1970: boot + ticks / (hz > 0 ? hz : 100))
-    }
-
-    private static var bootTime: Double? {
-        guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("btime ") {
-            return Double(line.dropFirst(6).trimmingCharacters(in: .whitespaces))
-        }
-        return nil
     }
 }
 
@@ -145,12 +125,12 @@ extension StateStore {
 
     /// Whether the process that drives a `running` run is still there: the run's pid, alive since before the
     /// run's last update (so a pid reused since does not count), or a holder on another host (unknowable).
-    package func runnerIsAlive(_ run: RunRecord) -> Bool {
+    package func runnerIsAlive(_ run: RunRecord, processStart: (Int32) -> Date?) -> Bool {
         guard run.status == .running else { return false }
         // Only the lease row knows the host; the run row knows the pid and when the runner last wrote.
         let holder = (try? leaseHolder(of: run.workflow)) ?? nil
         let host = holder?.runID == run.id ? holder?.host : nil
-        return LeaseHolder(runID: run.id, pid: run.pid, host: host, acquiredAt: run.updatedAt).isAlive
+        return LeaseHolder(runID: run.id, pid: run.pid, host: host, acquiredAt: run.updatedAt).isAlive(processStart: processStart)
     }
 
     /// Runs of `workflow` still marked `running`: once we hold the lease, their runner is dead.

@@ -44,7 +44,7 @@ struct StateStoreTests {
         let run = try store.createRun(workflow: "w", workflowPath: "/w.yaml", params: [:], overrides: [:], startedAt: "t", pid: 42)
         let task = TaskID("build")
         let a1 = try store.attemptStarted(run: run, task: task, attempt: 1, fingerprint: "f1", logPath: "/l1", at: Date())
-        try store.record([.processStarted(attempt: a1, pid: 777)])
+        _ = try store.record([.processStarted(attempt: a1, pid: 777)])
         #expect(try store.taskStates(of: run)[task]?.status == .running)
         _ = try store.record([.attemptFinished(attempt: a1, run: run, task: task, outcome: AttemptOutcome(status: .failed, exitCode: 2, error: "boom"),
                                                outputs: ["partial": "1"], isFinal: false, at: Date(), firstInRun: true)])
@@ -110,7 +110,7 @@ struct StateStoreTests {
             #expect("\(error)".contains("FOREIGN KEY"))
         }
         #expect(try store.attempts(of: run).map(\.pid) == [nil, nil])
-        try store.record([.processStarted(attempt: ids[1], pid: 4242),
+        _ = try store.record([.processStarted(attempt: ids[1], pid: 4242),
                           .attemptFinished(attempt: ids[0], run: run, task: TaskID("a"), outcome: AttemptOutcome(status: .succeeded),
                                            outputs: ["k": "v"], isFinal: true, at: Date())])
         let reader = try StateStore(path: path)
@@ -123,7 +123,7 @@ struct StateStoreTests {
         let store = try StateStore(path: path)
         let run = try store.createRun(workflow: "w", workflowPath: "/w.yaml", params: [:], overrides: [:], startedAt: "t", pid: 1)
         let a = try store.attemptStarted(run: run, task: TaskID("a"), attempt: 1, fingerprint: "f", logPath: "/l", at: Date())
-        try store.record([.processStarted(attempt: a, pid: 4242)])
+        _ = try store.record([.processStarted(attempt: a, pid: 4242)])
         let b = try store.attemptStarted(run: run, task: TaskID("b"), attempt: 1, fingerprint: "f", logPath: "/l", at: Date())
         _ = try store.record([.attemptFinished(attempt: b, run: run, task: TaskID("b"), outcome: AttemptOutcome(status: .succeeded),
                                                outputs: [:], isFinal: true, at: Date())])
