@@ -47,6 +47,32 @@ extension EndToEnd {
             #expect(p.lines("data/live.db") == ["row"])
         }
 
+        @Test("flow run and flow resume each hold one connection to the state database while tasks run")
+        func oneConnection() async throws {
+            let p = Project()
+            // The task's parent is flow: it counts flow's descriptors open on the state database itself (not
+            // its -wal or -shm). `always_run` runs it again under `flow resume`.
+            try p.workflow("w", """
+                tasks:
+                  count:
+                    always_run: true
+                    run: |
+                      n=0
+                      for fd in /proc/$PPID/fd/*; do
+                        case "$(readlink "$fd")" in *.flow/state.db) n=$((n + 1)) ;; esac
+                      done
+                      echo "$n" >> connections.txt
+                  gate:
+                    needs: [count]
+                    run: test -f go
+                """)
+            #expect(try await p.flow("run", "w").status == 1)
+            try p.dir.write("go", "")
+            let resumed = try await p.flow("resume", "1")
+            #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+            #expect(p.lines("connections.txt") == ["1", "1"], "flow run, then flow resume")
+        }
+
         @Test("a workflow run by path from another folder uses its own project: state, data and relative paths")
         func byPathFromElsewhere() async throws {
             let p = Project()
