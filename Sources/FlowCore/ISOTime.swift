@@ -12,6 +12,14 @@ package enum ISOTime {
             + ":" + pad(inDay % 60, 2) + "Z"
     }
 
+    /// `2026-03-08T03:00:00-04:00`: the wall-clock time at `offset` seconds east of UTC, with that offset.
+    package static func format(_ seconds: Int64, offset: Int) -> String {
+        let utc = format(seconds + Int64(offset))
+        let sign = offset < 0 ? "-" : "+"
+        let magnitude = Int64(abs(offset))
+        return String(utc.dropLast()) + sign + pad(magnitude / 3600, 2) + ":" + pad(magnitude / 60 % 60, 2)
+    }
+
     /// `format` of a date, its fraction of a second dropped.
     package static func format(_ date: Date) -> String {
         format(Int64(date.timeIntervalSince1970.rounded(.down)))
@@ -74,7 +82,7 @@ package enum ISOTime {
     }
 
     // Howard Hinnant's days-from-civil and its inverse: proleptic Gregorian, day 0 = 1970-01-01.
-    static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
+    package static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
         let y = month <= 2 ? year - 1 : year
         let era = floorDiv(y, 400)
         let yoe = y - era * 400
@@ -83,7 +91,7 @@ package enum ISOTime {
         return era * 146_097 + doe - 719_468
     }
 
-    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
+    package static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
         let z = days + 719_468
         let era = floorDiv(z, 146_097)
         let doe = z - era * 146_097
@@ -95,7 +103,7 @@ package enum ISOTime {
         return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
-    static func daysIn(month: Int64, year: Int64) -> Int64 {
+    package static func daysIn(month: Int64, year: Int64) -> Int64 {
         switch month {
         case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
         case 4, 6, 9, 11: return 30
