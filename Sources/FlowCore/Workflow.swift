@@ -8,6 +8,8 @@ package struct Workflow: Sendable {
     package var params: [(name: String, value: String)]
     package var env: [(name: String, value: Template)]
     package var maxParallel: Int
+    /// When it runs by itself; nil for a workflow that runs only when asked.
+    package var schedule: Schedule?
     /// Tasks in file order; `index(of:)` finds one by id.
     package private(set) var tasks: [TaskSpec]
     private var positions: [TaskID: Int]
@@ -17,8 +19,9 @@ package struct Workflow: Sendable {
 
     package init(name: String, description: String? = nil, path: String,
                  params: [(name: String, value: String)] = [], env: [(name: String, value: Template)] = [],
-                 maxParallel: Int = 4, tasks: [TaskSpec]) {
+                 maxParallel: Int = 4, schedule: Schedule? = nil, tasks: [TaskSpec]) {
         self.name = name
+        self.schedule = schedule
         self.description = description
         self.path = path
         self.params = params

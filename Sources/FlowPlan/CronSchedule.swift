@@ -31,7 +31,7 @@ package struct CronSchedule: Sendable {
     }
 
     /// The next `count` ticks strictly after `instant` (seconds since the epoch), in order, each once even
-    /// when several expressions name it. Fewer when the schedule ends (no tick in 50 years).
+    /// when several expressions name it. Fewer when the schedule ends (50 years without a tick).
     package func ticks(after instant: Int64, count: Int) -> [Tick] {
         guard count > 0 else { return [] }
         var all: [Int64] = []
@@ -64,13 +64,13 @@ package struct CronSchedule: Sendable {
         // A tick after `instant` can have a wall-clock time a little before the wall clock at `instant` (the
         // repeated hour): start three hours earlier and keep only instants after `instant`.
         var minute = floorDiv(instant + Int64(offset(at: instant)), 60) - 180
-        let limit = minute + 50 * 366 * 1_440
         var found: [Int64] = []
         var seen = Set<Int64>()
         // Once `count` are found, the count-th earliest of them: later wall-clock times can only add ticks
         // after it once their earliest possible instant has passed it.
         var bound: Int64?
-        while let match = Self.nextMatch(of: expression, atOrAfter: minute, before: limit) {
+        // Like cronsim, a schedule ends where 50 years pass without a tick.
+        while let match = Self.nextMatch(of: expression, atOrAfter: minute, before: minute + 50 * 366 * 1_440) {
             minute = match + 1
             let wall = match * 60
             // No zone is more than 14 hours ahead of UTC: a wall-clock time is no earlier an instant than this.

@@ -11,7 +11,7 @@ struct PendingReference {
 
 /// Walks the YAML tree, checks keys and types, and builds the workflow model.
 struct WorkflowBuilder {
-    static let topKeys = ["name", "description", "params", "env", "defaults", "max_parallel", "tasks"]
+    static let topKeys = ["name", "description", "params", "env", "defaults", "max_parallel", "schedule", "tasks"]
     static let taskKeys = ["needs", "run", "shell", "uses", "with", "env", "if", "retries", "retry_delay",
                            "timeout", "working_directory", "always_run", "continue_on_error", "description"]
     static let defaultKeys = ["retries", "retry_delay", "timeout", "working_directory", "shell"]
@@ -23,6 +23,8 @@ struct WorkflowBuilder {
     var references: [PendingReference] = []
     var needLocations: [TaskID: [(TaskID, SourceLocation)]] = [:]
     var paramNames: [String] = []
+    /// `schedule.notify_missed`, checked once the tasks are known.
+    var pendingNotifyMissed: (TaskID, SourceLocation)?
 
     init(file: String, source: String, actions: [String: ActionSignature]) {
         self.file = file
@@ -71,13 +73,15 @@ struct WorkflowBuilder {
         if let node = fields["max_parallel"], let n = integer(node, key: "max_parallel", range: 1...1024) { maxParallel = n }
         var defaults = TaskDefaults()
         if let node = fields["defaults"] { defaults = parseDefaults(node) }
+        let schedule = fields["schedule"].flatMap { parseSchedule($0) }
         guard let tasksNode = fields["tasks"] else {
             error(location, "missing required key 'tasks'")
             return nil
         }
         let tasks = parseTasks(tasksNode, defaults: defaults)
+        checkNotifyMissed(tasks)
         return Workflow(name: name, description: description, path: file, params: params, env: env,
-                        maxParallel: maxParallel, tasks: tasks)
+                        maxParallel: maxParallel, schedule: schedule, tasks: tasks)
     }
 
     static func isValidWorkflowName(_ name: String) -> Bool {

@@ -46,8 +46,8 @@ package struct FlowBinary: Sendable {
         process.environment = env
         // Output goes to files, not pipes, so a long run never blocks on a full pipe.
         let out = directory + "/.out-\(UUID().uuidString.prefix(6))"
-        FileManager.default.createFile(atPath: out + ".stdout", contents: nil)
-        FileManager.default.createFile(atPath: out + ".stderr", contents: nil)
+        _ = FileManager.default.createFile(atPath: out + ".stdout", contents: nil)
+        _ = FileManager.default.createFile(atPath: out + ".stderr", contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out + ".stdout"))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: out + ".stderr"))
         process.standardInput = FileHandle.nullDevice
