@@ -16,6 +16,9 @@ struct RunCoordinator {
     var fresh: Bool
     /// `flow resume`: the run it names, read through the store this coordinator then uses for everything.
     var resume: (store: StateStore, run: RunRecord)?
+    /// A run the scheduler starts for a tick: its instant and the start of its interval (seconds UTC). The run
+    /// is attached to the tick's ledger row in the commit that creates it.
+    var tick: (at: Int64, intervalStart: Int64?)? = nil
     var gracePeriod: Duration
     let logger = Logger(label: "flow.run")
 
@@ -72,13 +75,16 @@ struct RunCoordinator {
                 try store.reopenRun(runID, params: setup.params, overrides: setup.overrides, pid: pid, lease: lease)
             } else {
                 runID = try store.createRun(workflow: workflow.name, workflowPath: path, params: setup.params, overrides: setup.overrides,
-                                            startedAt: setup.startedAt, pid: pid, lease: lease)
+                                            startedAt: setup.startedAt, pid: pid, lease: lease, tick: tick)
             }
         } catch {
             throw CommandFailure(.internalError, "flow: \(error)")
         }
         lastResort.set { _ = try? store.markInterrupted(runID, reason: "flow was stopped by a third signal") }
-        let (plan, scope) = try setup.plan(runID: runID, store: store, actionVersions: project.actionVersions)
+        // A resumed scheduled run keeps its tick.
+        let scheduled = setup.resuming.flatMap { run in run.scheduledFor.map { (at: $0, intervalStart: run.intervalStart) } } ?? tick
+        let tickFields = RunSetup.tickFields(scheduled)
+        let (plan, scope) = try setup.plan(runID: runID, store: store, actionVersions: project.actionVersions, schedule: tickFields)
         let params = setup.nonDefaultParams
         if setup.resuming != nil {
             // `flow resume` has no --fresh: only `flow run` can start over.
@@ -106,6 +112,7 @@ struct RunCoordinator {
             projectDirectory: project.options.projectDirectory, now: now)
         var engineOptions = options
         engineOptions.taskEnvironment = ["FLOW_STATE": store.path]
+        for field in RunScheduleField.allCases { engineOptions.taskEnvironment[field.environmentName] = tickFields[field] ?? "" }
         let (groups, inherited) = (project.groups, InheritedEnvironment(HostEnvironment.all))
         let engine = Engine(registry: project.registry, store: store, options: engineOptions,
                             runner: { folder in ProcessCommandRunner(groups: groups, logFolder: folder, inherited: inherited) },

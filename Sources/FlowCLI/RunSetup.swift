@@ -104,11 +104,21 @@ struct RunSetup {
                         startedAt: startedAt)
     }
 
+    /// `run.scheduled_for`, `run.interval_start` and `run.interval_end` of a scheduled run (RFC 3339 UTC); none
+    /// for a run started by hand.
+    static func tickFields(_ tick: (at: Int64, intervalStart: Int64?)?) -> [RunScheduleField: String] {
+        guard let tick else { return [:] }
+        var fields: [RunScheduleField: String] = [.scheduledFor: ISOTime.format(tick.at), .intervalEnd: ISOTime.format(tick.at)]
+        if let start = tick.intervalStart { fields[.intervalStart] = ISOTime.format(start) }
+        return fields
+    }
+
     /// The run's scope, complete with its id, and the decision for every task (reuse only when resuming).
     /// `runID`: the run created or reopened for this setup (for `flow plan`, the resumed run's or 0).
-    func plan(runID: RunID, store: StateStore?, actionVersions: [String: String]) throws(CommandFailure) -> (ExecutionPlan, EvaluationScope) {
+    func plan(runID: RunID, store: StateStore?, actionVersions: [String: String],
+              schedule: [RunScheduleField: String] = [:]) throws(CommandFailure) -> (ExecutionPlan, EvaluationScope) {
         var env = HostEnvironment.all
-        let baseScope = EvaluationScope(params: params, env: env, runID: runID, runStartedAt: startedAt)
+        let baseScope = EvaluationScope(params: params, env: env, runID: runID, runStartedAt: startedAt, schedule: schedule)
         for (name, value) in workflow.env { env[name] = value.render(in: baseScope) }
         var scope = baseScope
         scope.env = env

@@ -1,29 +1,36 @@
 import FlowCore
 import FlowPlan
 import FlowSpec
+import FlowStore
 import Foundation
 
-/// `flow schedule next`: when a workflow's schedule (or a cron expression given here) fires next.
+/// `flow schedule next|tick|ledger`: when a schedule fires next, one scheduler pass, and what passes decided.
 struct ScheduleCommand: Subcommand {
-    static let actions = ["next"]
+    static let actions = ["next", "tick", "ledger"]
 
     static let spec = CommandSpec(
-        name: "schedule", abstract: "Show when a workflow's schedule, or a cron expression, fires next.",
+        name: "schedule", abstract: "Show when schedules fire, run the ticks that are due, or show the ledger of decided ticks.",
         arguments: [
-            .init(name: "action", help: "next: the next ticks strictly after --from (default now)."),
-            .init(name: "workflow", help: "Workflow name or path (or give --cron and --timezone instead).", optional: true),
+            .init(name: "action", help: "next: the next ticks strictly after --from (default now). tick: one scheduler pass "
+                  + "(the named workflows, or every scheduled one). ledger: a workflow's decided ticks."),
+            .init(name: "workflow", help: "Workflow names or paths (for next: one, or --cron and --timezone instead).", variadic: true),
         ],
         options: [
             .init(name: "cron", value: "expression", repeatable: true, help: "A cron expression instead of a workflow's schedule."),
             .init(name: "timezone", value: "zone", help: "The IANA time zone of --cron (default UTC)."),
             .init(name: "from", value: "time", help: "Ticks strictly after this ISO 8601 time (default now, or FLOW_NOW)."),
             .init(name: "count", value: "N", help: "How many ticks (1-10000, default 5)."),
+            .init(name: "now", value: "time", help: "tick: decide as of this ISO 8601 time (default now, or FLOW_NOW)."),
+            .init(name: "grace", value: "duration", help: "tick: time between SIGTERM and SIGKILL when stopping a task (default: 5s)."),
             CommandSpec.json,
         ] + GlobalOptions.options)
 
     var global: GlobalOptions
     var action: String
-    var workflow: String?
+    var workflows: [String]
+    var workflow: String? { workflows.first }
+    var now: String?
+    var grace: String
     var cron: [String]
     var timezone: String?
     var from: String?
@@ -33,8 +40,10 @@ struct ScheduleCommand: Subcommand {
     init(_ arguments: ParsedArguments) throws(CommandFailure) {
         global = GlobalOptions(arguments)
         action = arguments.required("action")
-        workflow = arguments.argument("workflow")
-        if let workflow { global = global.anchored(at: workflow) }
+        workflows = arguments.arguments("workflow")
+        if let workflow = workflows.first { global = global.anchored(at: workflow) }
+        now = arguments.value("now")
+        grace = arguments.value("grace") ?? "5s"
         cron = arguments.values("cron")
         timezone = arguments.value("timezone")
         from = arguments.value("from")
@@ -62,6 +71,12 @@ struct ScheduleCommand: Subcommand {
             if let close = Suggestion.closest(to: action, in: Self.actions) { message += " (did you mean '\(close)'?)" }
             throw ParsedArguments.usage(Self.spec, message)
         }
+        switch action {
+        case "tick": return try await tick()
+        case "ledger": return try ledger()
+        default: break
+        }
+        guard workflows.count <= 1 else { throw ParsedArguments.usage(Self.spec, "next takes one workflow") }
         let (name, schedule) = try resolveSchedule()
         let count = try self.count.map { n throws(CommandFailure) -> Int in
             guard (1...10_000).contains(n) else { throw ParsedArguments.usage(Self.spec, "--count must be between 1 and 10000, not \(n)") }
@@ -87,6 +102,83 @@ struct ScheduleCommand: Subcommand {
         Console.out("next \(ticks.count) tick\(ticks.count == 1 ? "" : "s") of \(what) (\(schedule.expressions.map(\.source).joined(separator: " | ")), \(zone)):")
         for tick in ticks { Console.out("  \(tick.utcText)  \(tick.localText)") }
         if ticks.count < count { Console.out("  (no further tick: 50 years pass without one)") }
+    }
+
+    /// One scheduler pass over the named workflows, or every workflow with a schedule.
+    private func tick() async throws {
+        let project = Project(options: global)
+        guard let graceDuration = DurationFormat.parse(grace) else {
+            throw ParsedArguments.usage(Self.spec, "--grace takes a duration such as 5s, not '\(Console.shown(String(grace.prefix(20))))'")
+        }
+        let at: Int64
+        if let now {
+            guard let seconds = ISOTime.parse(now) else {
+                throw ParsedArguments.usage(Self.spec, "--now takes an ISO 8601 time such as 2026-03-08T06:00:00Z, not '\(Console.shown(String(now.prefix(40))))'")
+            }
+            at = Int64(seconds.rounded(.down))
+        } else {
+            at = Int64(try RunSetup.clock().timeIntervalSince1970.rounded(.down))
+        }
+        var paths: [String] = []
+        if workflows.isEmpty {
+            for path in project.workflowFiles() {
+                // A broken file is reported; the others still tick.
+                guard let workflow = try? project.load(path) else {
+                    Console.err("flow: \(project.display(path)): not ticked: the file is invalid (see flow validate)")
+                    continue
+                }
+                if workflow.schedule != nil { paths.append(path) }
+            }
+        } else {
+            paths = try workflows.map { name throws(CommandFailure) in try project.locate(name) }
+        }
+        let pass = SchedulePass(project: project, now: at, gracePeriod: graceDuration)
+        var failed = 0
+        for path in paths { failed += try await pass.run(path).failed }
+        if failed > 0 { throw FlowExit.taskFailed }
+    }
+
+    struct LedgerDocument: Encodable {
+        var version = JSONDocument.version
+        var workflow: String
+        var ticks: [LedgerRow]
+    }
+
+    struct LedgerRow: Encodable {
+        var tickUtc: String
+        var local: String
+        var status: String
+        var runId: Int64?
+        var runStatus: String?
+    }
+
+    /// A workflow's decided ticks, newest first.
+    private func ledger() throws {
+        guard workflows.count == 1, let name = workflow else { throw ParsedArguments.usage(Self.spec, "ledger takes one workflow") }
+        let project = Project(options: global)
+        let wf = try project.load(try project.locate(name))
+        let zone = wf.schedule.flatMap { ZoneNames.zone(named: $0.timeZone) } ?? .gmt
+        let entries: [LedgerEntry]
+        do {
+            entries = try project.existingStore()?.ledger(of: wf.name) ?? []
+        } catch {
+            throw CommandFailure(.internalError, "flow: \(error)")
+        }
+        let rows = entries.map { entry in
+            LedgerRow(tickUtc: ISOTime.format(entry.tick),
+                      local: ISOTime.format(entry.tick, offset: zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(entry.tick)))),
+                      status: entry.status, runId: entry.runID, runStatus: entry.runStatus?.rawValue)
+        }
+        if json { return try JSONDocument.print(LedgerDocument(workflow: wf.name, ticks: rows)) }
+        guard !rows.isEmpty else {
+            return Console.out("no ticks decided yet for '\(wf.name)'" + (wf.schedule == nil ? " (it has no schedule)" : "; run: flow schedule tick \(name)"))
+        }
+        Console.out("tick (UTC)            local                      status            run")
+        for row in rows {
+            let run = row.runId.map { "\($0) \(row.runStatus ?? "")" } ?? "-"
+            Console.out(row.tickUtc.padding(toLength: 22, withPad: " ", startingAt: 0) + row.local.padding(toLength: 27, withPad: " ", startingAt: 0)
+                        + row.status.padding(toLength: 18, withPad: " ", startingAt: 0) + run)
+        }
     }
 
     /// The schedule asked about: the workflow's, or `--cron` in `--timezone`.

@@ -5,6 +5,8 @@ package enum Reference: Sendable, Hashable, CustomStringConvertible {
     case env(String)
     case runID
     case runStartedAt
+    /// `run.scheduled_for`, `run.interval_start`, `run.interval_end`: a scheduled run's tick; empty otherwise.
+    case runSchedule(RunScheduleField)
 
     package var description: String {
         switch self {
@@ -13,8 +15,20 @@ package enum Reference: Sendable, Hashable, CustomStringConvertible {
         case .env(let name): return "env.\(name)"
         case .runID: return "run.id"
         case .runStartedAt: return "run.started_at"
+        case .runSchedule(let field): return "run.\(field.rawValue)"
         }
     }
+}
+
+/// What a scheduled run knows of its tick (RFC 3339 UTC): the tick, and the interval from the schedule's
+/// previous tick to it.
+package enum RunScheduleField: String, Sendable, Hashable, CaseIterable {
+    case scheduledFor = "scheduled_for"
+    case intervalStart = "interval_start"
+    case intervalEnd = "interval_end"
+
+    /// The variable a shell task reads it from.
+    package var environmentName: String { "FLOW_" + rawValue.uppercased() }
 }
 
 /// A parsed `${{ ... }}` expression.
@@ -95,14 +109,17 @@ package struct EvaluationScope: Sendable {
     package var env: [String: String]
     package var runID: RunID
     package var runStartedAt: String
+    /// A scheduled run's tick fields; empty for a run started by hand.
+    package var schedule: [RunScheduleField: String]
 
     package init(params: [String: String], outputs: [TaskID: [String: String]] = [:], env: [String: String] = [:],
-                 runID: RunID = 0, runStartedAt: String = "") {
+                 runID: RunID = 0, runStartedAt: String = "", schedule: [RunScheduleField: String] = [:]) {
         self.params = params
         self.outputs = outputs
         self.env = env
         self.runID = runID
         self.runStartedAt = runStartedAt
+        self.schedule = schedule
     }
 
     package func value(of reference: Reference) -> Value {
@@ -112,6 +129,7 @@ package struct EvaluationScope: Sendable {
         case .env(let name): return env[name].map(Value.string) ?? .null
         case .runID: return .string(String(runID))
         case .runStartedAt: return .string(runStartedAt)
+        case .runSchedule(let field): return .string(schedule[field] ?? "")
         }
     }
 }

@@ -223,8 +223,12 @@ package struct ExpressionParser {
         case "run":
             if parts == ["run", "id"] { return .reference(.runID) }
             if parts == ["run", "started_at"] { return .reference(.runStartedAt) }
-            throw ExpressionError(message: "unknown run property '\(parts.dropFirst().joined(separator: "."))'", offset: offset,
-                                  note: "a run has 'run.id' and 'run.started_at'")
+            if parts.count == 2, let field = RunScheduleField(rawValue: parts[1]) { return .reference(.runSchedule(field)) }
+            let known = ["id", "started_at"] + RunScheduleField.allCases.map(\.rawValue)
+            let property = parts.dropFirst().joined(separator: ".")
+            throw ExpressionError(message: "unknown run property '\(property)'", offset: offset,
+                                  note: Suggestion.closest(to: property, in: known).map { "did you mean 'run.\($0)'?" }
+                                      ?? "a run has " + known.map { "'run.\($0)'" }.joined(separator: ", "))
         default:
             let roots = ["params", "tasks", "env", "run", "true", "false", "null"]
             let hint = Suggestion.closest(to: parts[0], in: roots).map { "did you mean '\($0)'?" }

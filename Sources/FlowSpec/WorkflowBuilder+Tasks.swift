@@ -153,6 +153,7 @@ extension WorkflowBuilder {
         case .taskOutput(_, let key): base = key
         case .runID: base = "run_id"
         case .runStartedAt: base = "run_started_at"
+        case .runSchedule(let field): base = field.rawValue
         }
         let cleaned = base.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }
         return String(cleaned)

@@ -109,7 +109,7 @@ struct WorkflowValidator {
                     notes.append("'\(uses)' outputs: \(outputs.joined(separator: ", "))")
                     diagnostics.append(.error(at: ref.location, "action '\(uses)' of task '\(task)' has no output '\(key)'", notes: notes))
                 }
-            case .env, .runID, .runStartedAt:
+            case .env, .runID, .runStartedAt, .runSchedule:
                 continue
             }
         }

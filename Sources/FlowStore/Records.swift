@@ -17,6 +17,18 @@ package struct RunRecord: Sendable, Codable, Hashable {
     package var pid: Int32?
     package var resumes: Int
     package var error: String?
+    /// A scheduled run's tick and the start of its interval (the schedule's previous tick), seconds UTC.
+    package var scheduledFor: Int64? = nil
+    package var intervalStart: Int64? = nil
+}
+
+/// One decided tick of a workflow's schedule, with the run it started.
+package struct LedgerEntry: Sendable, Hashable {
+    package var tick: Int64
+    package var status: String
+    package var runID: RunID?
+    package var runStatus: RunStatus?
+    package var decidedAt: Date
 }
 
 /// The current state of one task in a run.

@@ -3,7 +3,7 @@ import GRDB
 
 /// Append-only, named migrations. A released migration never changes: add a new one instead.
 enum StateSchema {
-    static let identifiers = ["v1-runs-tasks-attempts", "v2-lean-attempts-task-states"]
+    static let identifiers = ["v1-runs-tasks-attempts", "v2-lean-attempts-task-states", "v3-schedule-ledger"]
     /// How many of ours are applied, how many migrations in all, and the user version, in one row as text.
     private static let appliedCount = """
         SELECT (SELECT COUNT(*) FROM grdb_migrations WHERE identifier IN (\(identifiers.map { _ in "?" }.joined(separator: ", "))))
@@ -156,6 +156,28 @@ enum StateSchema {
                 ALTER TABLE task_states_v2 RENAME TO task_states;
                 """)
             CrashPoint.hit("during-state-migration-v2")
+        }
+        // Schedules: one ledger row per due tick of a workflow (unique: a tick is decided once), the watermark up
+        // to which ticks are decided, and a scheduled run's tick on its run.
+        migrator.registerMigration(identifiers[2]) { db in
+            try db.execute(sql: """
+                CREATE TABLE schedule_ledger(
+                    workflow TEXT NOT NULL,
+                    tick_utc INTEGER NOT NULL,
+                    status TEXT NOT NULL,
+                    run_id INTEGER REFERENCES runs(id),
+                    decided_at REAL NOT NULL,
+                    PRIMARY KEY(workflow, tick_utc)
+                ) WITHOUT ROWID;
+                CREATE TABLE schedule_watermarks(
+                    workflow TEXT PRIMARY KEY,
+                    schedule TEXT NOT NULL,
+                    watermark INTEGER NOT NULL,
+                    updated_at REAL NOT NULL
+                );
+                ALTER TABLE runs ADD COLUMN scheduled_for INTEGER;
+                ALTER TABLE runs ADD COLUMN interval_start INTEGER;
+                """)
         }
         return migrator
     }

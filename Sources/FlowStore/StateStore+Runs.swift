@@ -4,16 +4,24 @@ import GRDB
 
 extension StateStore {
     /// Creates a run; with `lease`, records in the same commit that the new run holds it.
+    /// `tick`: a scheduled run's ledger row (workflow, tick) and interval start; the run is attached to it in
+    /// the same commit, so a tick never has a run the ledger does not name.
     package func createRun(workflow: String, workflowPath: String, params: [String: String], overrides: [String: String],
-                           startedAt: String, pid: Int32, lease: RunLease? = nil) throws(StoreError) -> RunID {
+                           startedAt: String, pid: Int32, lease: RunLease? = nil,
+                           tick: (at: Int64, intervalStart: Int64?)? = nil) throws(StoreError) -> RunID {
         try write { db in
             let now = StateStore.now()
             try db.execute(sql: """
-                INSERT INTO runs(workflow, workflow_path, status, params_json, overrides_json, started_at, created_at, updated_at, pid, host)
-                VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO runs(workflow, workflow_path, status, params_json, overrides_json, started_at, created_at, updated_at, pid,
+                                 host, scheduled_for, interval_start)
+                VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [workflow, workflowPath, JSONText.encode(params), JSONText.encode(overrides), startedAt, now, now,
-                                 Int64(pid), ProcessInfo.processInfo.hostName])
+                                 Int64(pid), ProcessInfo.processInfo.hostName, tick?.at, tick?.intervalStart])
             let id = db.lastInsertedRowID
+            if let tick {
+                try db.execute(sql: "UPDATE schedule_ledger SET run_id = ? WHERE workflow = ? AND tick_utc = ?",
+                               arguments: [id, workflow, tick.at])
+            }
             try lease?.writeRow(db, run: id)
             return id
         }
@@ -165,6 +173,7 @@ extension StateStore {
             overrides: try row.json("overrides_json"), startedAt: try row.value("started_at"),
             createdAt: try row.value("created_at", as: Double.self).date, updatedAt: try row.value("updated_at", as: Double.self).date,
             finishedAt: try row.date("finished_at"), pid: try row.int32("pid"),
-            resumes: try row.value("resumes"), error: try row.optional("error"))
+            resumes: try row.value("resumes"), error: try row.optional("error"),
+            scheduledFor: try row.optional("scheduled_for"), intervalStart: try row.optional("interval_start"))
     }
 }

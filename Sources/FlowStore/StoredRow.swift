@@ -52,6 +52,12 @@ struct StoredRow {
         return status
     }
 
+    /// `status`, or nil where the column is NULL (a LEFT JOIN that found nothing).
+    func optionalStatus<S: RawRepresentable>(_ column: String, as type: S.Type) throws -> S? where S.RawValue == String {
+        guard let _: String = try optional(column) else { return nil }
+        return try status(column, as: type)
+    }
+
     func int32(_ column: String) throws -> Int32? {
         guard let wide: Int64 = try optional(column) else { return nil }
         guard let narrow = Int32(exactly: wide) else { throw unreadable(column, "is \(wide), out of range") }
