@@ -1,0 +1,150 @@
+import Foundation
+import FlowTestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension EndToEnd {
+    /// `flow schedule tick` on a virtual clock (`--now`): every due tick decided once, by the stated policy.
+    @Suite("flow schedule tick, end to end")
+    struct ScheduleTickEndToEndTests {
+        /// Daily at 20:00 Brisbane (10:00 UTC). A run started by hand (no tick) waits for a file, so a test can
+        /// hold the workflow busy.
+        static func nightly(_ policy: String = "catchup: latest", task: String = "") -> String {
+            """
+            schedule:
+              cron: "0 20 * * *"
+              timezone: Australia/Brisbane
+              \(policy)
+            tasks:
+              work:
+                env:
+                  AT: ${{ run.scheduled_for }}
+                run: |
+                  if [ -z "$AT" ]; then while [ ! -f release ]; do sleep 0.05; done; fi
+                  \(task)
+                  echo "$AT $FLOW_INTERVAL_START $FLOW_INTERVAL_END" >> ran.txt
+            """
+        }
+
+        struct Ledger: Decodable {
+            struct Row: Decodable { var tickUtc: String; var status: String; var runId: Int64?; var runStatus: String? }
+            var ticks: [Row]
+        }
+
+        func ledger(_ p: Project) async throws -> [Ledger.Row] {
+            let result = try await p.flow("schedule", "ledger", "nightly", "--json")
+            try #require(result.status == 0, "\(result.stderr)")
+            let decoder = JSONDecoder()
+            decoder.keyDecodingStrategy = .convertFromSnakeCase
+            return try decoder.decode(Ledger.self, from: Data(result.stdout.utf8)).ticks
+        }
+
+        @Test("the first pass only sets the watermark; an on-time tick runs once with its interval; a repeat or an earlier clock fires nothing")
+        func onceEach() async throws {
+            let p = Project()
+            try p.workflow("nightly", Self.nightly())
+            let first = try await p.flow("schedule", "tick", "--now", "2026-01-05T00:00:00Z")
+            #expect(first.status == 0 && first.stdout.contains("nightly: schedule starts"), "\(first.stdout)\(first.stderr)")
+            #expect(try await ledger(p).isEmpty, "enabling a schedule never runs what was due before")
+            let due = try await p.flow("schedule", "tick", "--now", "2026-01-05T10:03:00Z")
+            #expect(due.status == 0, "\(due.stdout)\(due.stderr)")
+            #expect(p.lines("ran.txt") == ["2026-01-05T10:00:00Z 2026-01-04T10:00:00Z 2026-01-05T10:00:00Z"])
+            for now in ["2026-01-05T10:04:00Z", "2026-01-05T10:03:00Z", "2026-01-04T12:00:00Z"] {
+                #expect(try await p.flow("schedule", "tick", "--now", now).status == 0)
+            }
+            #expect(p.lines("ran.txt").count == 1, "a decided tick never runs again, even with the clock moved back")
+            let rows = try await ledger(p)
+            #expect(rows.map(\.status) == ["ran"] && rows.first?.runStatus == "succeeded")
+        }
+
+        @Test("five days down: each policy decides every missed evening and runs what it says", arguments: [
+            ("catchup: none", ["missed-downtime", "missed-downtime", "missed-downtime", "missed-downtime", "missed-downtime"], 0),
+            ("catchup: latest", ["missed-downtime", "missed-downtime", "missed-downtime", "missed-downtime", "caught-up"], 1),
+            ("catchup: all", ["caught-up", "caught-up", "caught-up", "caught-up", "caught-up"], 5),
+            ("catchup: all\n  max_catchup: 2", ["dropped-over-cap", "dropped-over-cap", "dropped-over-cap", "caught-up", "caught-up"], 2),
+            ("catchup: all\n  catchup_window: 3d", ["outside-window", "outside-window", "caught-up", "caught-up", "caught-up"], 3),
+        ])
+        func downtime(_ policy: String, _ statuses: [String], _ runs: Int) async throws {
+            let p = Project()
+            try p.workflow("nightly", Self.nightly(policy))
+            #expect(try await p.flow("schedule", "tick", "--now", "2026-01-01T00:00:00Z").status == 0)
+            // Back an hour after the fifth evening (Jan 1 to Jan 5): every tick is past its 15-minute grace.
+            let pass = try await p.flow("schedule", "tick", "--now", "2026-01-05T11:00:00Z")
+            #expect(pass.status == 0, "\(pass.stdout)\(pass.stderr)")
+            let rows = try await ledger(p).reversed()
+            #expect(rows.map(\.tickUtc) == (1...5).map { "2026-01-0\($0)T10:00:00Z" })
+            #expect(rows.map(\.status) == statuses)
+            #expect(p.lines("ran.txt").count == runs)
+            // Caught-up runs go oldest first, each with its own tick.
+            let ranTicks = p.lines("ran.txt").map { String($0.prefix(20)) }
+            #expect(ranTicks == rows.filter { $0.status == "caught-up" }.map(\.tickUtc))
+        }
+
+        @Test("two passes at once: each tick runs once")
+        func concurrentPasses() async throws {
+            let p = Project()
+            try p.workflow("nightly", Self.nightly("catchup: all", task: "sleep 0.5"))
+            #expect(try await p.flow("schedule", "tick", "--now", "2026-01-01T00:00:00Z").status == 0)
+            let a = try p.start("schedule", "tick", "--now", "2026-01-03T11:00:00Z")
+            let b = try p.start("schedule", "tick", "--now", "2026-01-03T11:00:00Z")
+            let (ra, rb) = (await a.wait(), await b.wait())
+            #expect(ra.status == 0 && rb.status == 0, "\(ra.stdout)\(ra.stderr)\(rb.stdout)\(rb.stderr)")
+            #expect(p.lines("ran.txt").sorted() == p.lines("ran.txt"), "oldest first")
+            #expect(p.lines("ran.txt").map { String($0.prefix(20)) } == ["2026-01-01T10:00:00Z", "2026-01-02T10:00:00Z", "2026-01-03T10:00:00Z"])
+            #expect(try await ledger(p).count == 3)
+        }
+
+        @Test("a run going: overlap skip records the tick skipped; queue runs it at the next pass after the run ends", arguments: ["skip", "queue"])
+        func overlap(_ mode: String) async throws {
+            let p = Project()
+            try p.workflow("nightly", Self.nightly("catchup: latest\n  overlap: \(mode)"))
+            #expect(try await p.flow("schedule", "tick", "--now", "2026-01-05T00:00:00Z").status == 0)
+            let manual = try p.start("run", "nightly")
+            #expect(await FlowBinary.eventually { manual.stdoutSoFar.contains("start    work") })
+            let pass = try await p.flow("schedule", "tick", "--now", "2026-01-05T10:01:00Z")
+            #expect(pass.status == 0, "\(pass.stdout)\(pass.stderr)")
+            #expect(try await ledger(p).map(\.status) == [mode == "skip" ? "skipped-overlap" : "queued"])
+            try p.dir.write("release", "")
+            #expect(await manual.wait().status == 0)
+            let later = try await p.flow("schedule", "tick", "--now", "2026-01-05T12:00:00Z")
+            #expect(later.status == 0, "\(later.stdout)\(later.stderr)")
+            let scheduled = p.lines("ran.txt").filter { $0.hasPrefix("2026-01-05T10:00:00Z") }
+            #expect(scheduled.count == (mode == "skip" ? 0 : 1), "\(p.lines("ran.txt"))")
+            #expect(try await ledger(p).map(\.status) == [mode == "skip" ? "skipped-overlap" : "ran"])
+        }
+
+        @Test("kill -9 of a pass mid-run: the next pass resumes that run and does not fire the tick again")
+        func killedMidRun() async throws {
+            let p = Project()
+            try p.workflow("nightly", Self.nightly("catchup: latest", task: "test -f done-once || { touch started; sleep 30; }"))
+            #expect(try await p.flow("schedule", "tick", "--now", "2026-01-05T00:00:00Z").status == 0)
+            let pass = try p.start("schedule", "tick", "--now", "2026-01-05T10:01:00Z")
+            #expect(await FlowBinary.eventually { p.dir.exists("started") })
+            pass.signal(SIGKILL)
+            _ = await pass.wait()
+            try p.dir.write("done-once", "")
+            let next = try await p.flow("schedule", "tick", "--now", "2026-01-05T10:30:00Z")
+            #expect(next.status == 0, "\(next.stdout)\(next.stderr)")
+            #expect(next.stdout.contains("nightly: tick 2026-01-05T10:00:00Z resumes run 1"), "\(next.stdout)")
+            #expect(p.lines("ran.txt") == ["2026-01-05T10:00:00Z 2026-01-04T10:00:00Z 2026-01-05T10:00:00Z"])
+            let rows = try await ledger(p)
+            #expect(rows.count == 1 && rows.first?.runId == 1 && rows.first?.runStatus == "succeeded")
+        }
+
+        @Test("a failed scheduled run stays failed (the next pass does not retry it); the next tick is a new run")
+        func failureIsAnOutcome() async throws {
+            let p = Project()
+            try p.workflow("nightly", Self.nightly("catchup: latest", task: "test -f fixed"))
+            #expect(try await p.flow("schedule", "tick", "--now", "2026-01-05T00:00:00Z").status == 0)
+            #expect(try await p.flow("schedule", "tick", "--now", "2026-01-05T10:01:00Z").status == 1)
+            try p.dir.write("fixed", "")
+            #expect(try await p.flow("schedule", "tick", "--now", "2026-01-05T11:00:00Z").status == 0)
+            #expect(p.lines("ran.txt").isEmpty)
+            #expect(try await p.flow("schedule", "tick", "--now", "2026-01-06T10:01:00Z").status == 0)
+            #expect(p.lines("ran.txt").count == 1)
+            #expect(try await ledger(p).map { "\($0.status) \($0.runId ?? 0) \($0.runStatus ?? "")" } == ["ran 2 succeeded", "ran 1 failed"])
+        }
+    }
+}
