@@ -3,6 +3,8 @@ enum FlowExit: Int32, Error {
     case success = 0
     case taskFailed = 1
     case usage = 2
+    /// `flow status NAME --check`: a due tick has had no successful run for longer than one interval.
+    case stale = 3
     case invalidWorkflow = 65
     case notFound = 66
     case alreadyRunning = 69

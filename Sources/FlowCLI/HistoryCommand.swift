@@ -132,6 +132,18 @@ struct ListCommand: Subcommand {
         var tasks: Int?
         var description: String?
         var lastRun: LastRun?
+        var schedule: ScheduleEntry?
+    }
+
+    struct ScheduleEntry: Encodable {
+        var cron: [String]
+        var timezone: String
+        var nextTick: String?
+        var lastTick: String?
+        var lastTickStatus: String?
+        var lastTickRunStatus: String?
+        /// `ok`, `failed` or `stale`, as `flow status NAME --check` says.
+        var health: String
     }
 
     struct LastRun: Encodable {
@@ -139,6 +151,14 @@ struct ListCommand: Subcommand {
         var status: String
         var createdAt: Date
         var finishedAt: Date?
+    }
+
+    /// `2026-01-14T10:00:00Z caught-up, succeeded`, with `(failed)` or `(stale)` when the check would say so.
+    static func lastTickText(_ schedule: ScheduleEntry) -> String {
+        guard let tick = schedule.lastTick else { return schedule.health == "stale" ? "stale" : "-" }
+        let outcome: String = [schedule.lastTickStatus, schedule.lastTickRunStatus].compactMap { $0 }.joined(separator: ", ")
+        let flag: String = schedule.health == "ok" ? "" : " (" + schedule.health + ")"
+        return tick + " " + outcome + flag
     }
 
     func run() async throws {
@@ -150,6 +170,7 @@ struct ListCommand: Subcommand {
             do { latest = try store.latestRuns() } catch { throw CommandFailure(.internalError, "flow: \(error)") }
         }
         var entries: [Entry] = []
+        let now = Int64(try RunSetup.clock().timeIntervalSince1970.rounded(.down))
         for path in project.workflowFiles() {
             let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
             if let wf = try? project.load(path) {
@@ -157,11 +178,18 @@ struct ListCommand: Subcommand {
                     LastRun(id: run.id, status: (store.map { ShownStatus(run, store: $0).status } ?? run.status).rawValue,
                             createdAt: run.createdAt, finishedAt: run.finishedAt)
                 }
+                var scheduled: ScheduleEntry?
+                if let schedule = wf.schedule, let health = try? ScheduleHealth(wf, store: store, now: now) {
+                    scheduled = ScheduleEntry(cron: schedule.expressions.map(\.source), timezone: schedule.timeZone,
+                                              nextTick: health.next?.utcText, lastTick: health.lastTick.map { ISOTime.format($0.tick) },
+                                              lastTickStatus: health.lastTick?.status, lastTickRunStatus: health.lastTick?.runStatus?.rawValue,
+                                              health: "\(health.verdict)")
+                }
                 entries.append(Entry(name: wf.name, path: project.display(path), valid: true, tasks: wf.tasks.count,
-                                     description: wf.description, lastRun: last))
+                                     description: wf.description, lastRun: last, schedule: scheduled))
             } else {
                 entries.append(Entry(name: Console.shown(stem), path: Console.shown(project.display(path)), valid: false, tasks: nil,
-                                     description: nil, lastRun: nil))
+                                     description: nil, lastRun: nil, schedule: nil))
             }
         }
         if json {
@@ -172,11 +200,19 @@ struct ListCommand: Subcommand {
             Console.out("no workflows in \(project.display(global.workflowsDirectory))")
             return
         }
-        var table = Table(header: ["WORKFLOW", "TASKS", "LAST RUN", "STATUS", "WHEN"])
+        let anyScheduled = entries.contains { $0.schedule != nil }
+        var table = Table(header: ["WORKFLOW", "TASKS", "LAST RUN", "STATUS", "WHEN"] + (anyScheduled ? ["NEXT TICK", "LAST TICK"] : []))
         for e in entries {
-            table.rows.append([e.name, e.tasks.map(String.init) ?? "-", e.lastRun.map { String($0.id) } ?? "-",
-                               e.valid ? (e.lastRun?.status ?? "never run") : "invalid (flow validate \(ShellQuote.word(e.path)))",
-                               e.lastRun.map { ISOTime.format($0.createdAt) } ?? "-"])
+            let tasks: String = e.tasks.map(String.init) ?? "-"
+            let lastID: String = e.lastRun.map { String($0.id) } ?? "-"
+            let status: String = e.valid ? (e.lastRun?.status ?? "never run") : "invalid (flow validate \(ShellQuote.word(e.path)))"
+            let when: String = e.lastRun.map { ISOTime.format($0.createdAt) } ?? "-"
+            var row: [String] = [e.name, tasks, lastID, status, when]
+            if anyScheduled {
+                row.append(e.schedule?.nextTick ?? "-")
+                row.append(e.schedule.map(Self.lastTickText) ?? "-")
+            }
+            table.rows.append(row)
         }
         Console.out(table.render())
     }

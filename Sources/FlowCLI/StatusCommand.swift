@@ -8,6 +8,7 @@ struct StatusCommand: Subcommand {
         arguments: [.init(name: "workflow", help: "Workflow name or path.", optional: true)],
         options: [
             .init(name: "run", value: "id", help: "Show this run instead of the workflow's last one."),
+            .init(name: "check", help: "For monitoring a scheduled workflow: exit 0 if its last due tick ran and succeeded, 1 if it failed, 3 if a due tick has had no successful run for over an interval; one line says which."),
             CommandSpec.json,
         ] + GlobalOptions.options)
 
@@ -15,6 +16,7 @@ struct StatusCommand: Subcommand {
     var workflow: String?
     var run: String?
     var json: Bool
+    var check: Bool
 
     init(_ arguments: ParsedArguments) {
         global = GlobalOptions(arguments)
@@ -22,6 +24,7 @@ struct StatusCommand: Subcommand {
         if let workflow { global = global.anchored(at: workflow) }
         run = arguments.value("run")
         json = arguments.flag("json")
+        check = arguments.flag("check")
     }
 
     struct Document: Encodable {
@@ -56,6 +59,7 @@ struct StatusCommand: Subcommand {
     func run() async throws {
         try LogSetup.bootstrap(global.logLevel)
         let project = Project(options: global)
+        if check { return try checkSchedule(project) }
         let id = try run.map { text throws(CommandFailure) in try RunIDArgument.parse(text) }
         var workflowName: String?
         var order: [TaskID] = []
@@ -128,5 +132,31 @@ struct StatusCommand: Subcommand {
             table.rows.append([id.rawValue, shown.task(s?.status).rawValue, String(s?.attempts ?? 0), d, detail])
         }
         Console.out(table.render())
+    }
+
+    /// `--check`: one line and an exit code for a monitor (cron mail, Nagios, a health endpoint).
+    private func checkSchedule(_ project: Project) throws {
+        guard let name = workflow, run == nil, !json else {
+            throw ParsedArguments.usage(Self.spec, "--check takes a workflow name, without --run or --json")
+        }
+        let wf = try project.load(try project.locate(name))
+        let now = Int64(try RunSetup.clock().timeIntervalSince1970.rounded(.down))
+        let health: ScheduleHealth?
+        do {
+            health = try ScheduleHealth(wf, store: try project.existingStore(), now: now)
+        } catch let failure as CommandFailure {
+            throw failure
+        } catch {
+            throw CommandFailure(.internalError, "flow: \(error)")
+        }
+        guard let health else {
+            throw CommandFailure(.usage, "flow: workflow '\(wf.name)' has no schedule; --check watches scheduled workflows (see docs/scheduling.md)")
+        }
+        Console.out(health.message)
+        switch health.verdict {
+        case .ok: return
+        case .failed: throw FlowExit.taskFailed
+        case .stale: throw FlowExit.stale
+        }
     }
 }

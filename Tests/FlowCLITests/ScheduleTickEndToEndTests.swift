@@ -146,5 +146,37 @@ extension EndToEnd {
             #expect(p.lines("ran.txt").count == 1)
             #expect(try await ledger(p).map { "\($0.status) \($0.runId ?? 0) \($0.runStatus ?? "")" } == ["ran 2 succeeded", "ran 1 failed"])
         }
+
+        @Test("status --check: 0 when the last due tick succeeded, 1 when it failed, 3 when a tick has gone unmet for an interval; list shows it")
+        func check() async throws {
+            let p = Project()
+            try p.workflow("nightly", Self.nightly("catchup: latest", task: "test -f ok"))
+            try p.workflow("plain", "tasks:\n  a:\n    run: \"true\"\n")
+            func check(at now: String) async throws -> (Int32, String) {
+                let r = try await p.flow("status", "nightly", "--check", env: ["FLOW_NOW": now])
+                return (r.status, r.stdout)
+            }
+            let before = try await check(at: "2026-01-05T00:00:00Z")
+            #expect(before.0 == 0 && before.1.contains("not scheduled yet"), "\(before.1)")
+            #expect(try await p.flow("schedule", "tick", "--now", "2026-01-05T00:00:00Z").status == 0)
+            #expect(try await p.flow("schedule", "tick", "--now", "2026-01-05T10:01:00Z").status == 1)
+            let failed = try await check(at: "2026-01-05T11:00:00Z")
+            #expect(failed.0 == 1 && failed.1.contains("nightly: failed: the tick of 2026-01-05T10:00:00Z"), "\(failed.1)")
+            try p.dir.write("ok", "")
+            #expect(try await p.flow("schedule", "tick", "--now", "2026-01-06T10:02:00Z").status == 0)
+            let good = try await check(at: "2026-01-06T12:00:00Z")
+            #expect(good.0 == 0 && good.1.contains("nightly: ok: the tick of 2026-01-06T10:00:00Z (2026-01-06T20:00:00+10:00) ran and succeeded"),
+                    "\(good.1)")
+            // The next evening's tick is due but within its interval: not stale yet; a day later it is.
+            #expect(try await check(at: "2026-01-07T12:00:00Z").0 == 0)
+            let stale = try await check(at: "2026-01-08T11:00:00Z")
+            #expect(stale.0 == 3 && stale.1.contains("stale: the tick of 2026-01-07T10:00:00Z"), "\(stale.1)")
+            let list = try await p.flow("list", env: ["FLOW_NOW": "2026-01-08T11:00:00Z"])
+            #expect(list.stdout.contains("NEXT TICK") && list.stdout.contains("2026-01-08T10:00:00Z") == false, "\(list.stdout)")
+            #expect(list.stdout.contains("2026-01-09T10:00:00Z") && list.stdout.contains("2026-01-06T10:00:00Z ran, succeeded (stale)"),
+                    "\(list.stdout)")
+            let plain = try await p.flow("status", "plain", "--check")
+            #expect(plain.status == 2 && plain.stderr.contains("has no schedule"), "\(plain.stderr)")
+        }
     }
 }
