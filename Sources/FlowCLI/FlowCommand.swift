@@ -21,7 +21,7 @@ package enum FlowCommand {
     static let abstract = "A declarative workflow runner: YAML tasks, a parallel DAG, SQLite checkpoints, resume after any failure."
     static let subcommands: [any Subcommand.Type] = [
         RunCommand.self, ResumeCommand.self, PlanCommand.self, ValidateCommand.self, StatusCommand.self,
-        HistoryCommand.self, LogsCommand.self, ListCommand.self, GraphCommand.self, ScheduleCommand.self,
+        HistoryCommand.self, LogsCommand.self, ListCommand.self, GraphCommand.self, ScheduleCommand.self, SchedulerCommand.self,
     ]
 
     package static func execute(arguments: [String]? = nil) async -> Never {

@@ -37,7 +37,7 @@ final class SignalForwarder: @unchecked Sendable {
     /// engine cannot; it runs on the signal queue, just before `exit(130)`.
     func install(lastResort: @escaping @Sendable () -> Void) {
         for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
-            signal(signalNumber, SIG_IGN)
+            SignalDisposition.ignoreForDispatch(signalNumber)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
             source.setEventHandler { [weak self] in
                 self?.received(ProcessExit.signalName(signalNumber), lastResort: lastResort)
@@ -97,5 +97,19 @@ final class Interruption: Sendable {
             return s.requested
         }
         if now { stop() }
+    }
+}
+
+/// Signals handled through dispatch sources must be ignored first — and only once: on Linux, libdispatch
+/// installs its own handler when the first source for a signal is made, and a later `signal(n, SIG_IGN)` (the
+/// next run's forwarder in `flow scheduler`) would replace that handler, silently deafening every source.
+enum SignalDisposition {
+    private static let ignored = Mutex<Set<Int32>>([])
+
+    static func ignoreForDispatch(_ number: Int32) {
+        ignored.withLock { set in
+            guard set.insert(number).inserted else { return }
+            signal(number, SIG_IGN)
+        }
     }
 }
