@@ -170,7 +170,7 @@ struct ListCommand: Subcommand {
             do { latest = try store.latestRuns() } catch { throw CommandFailure(.internalError, "flow: \(error)") }
         }
         var entries: [Entry] = []
-        let now = Int64(try RunSetup.clock().timeIntervalSince1970.rounded(.down))
+        let now = try RunSetup.clockSeconds()
         for path in project.workflowFiles() {
             let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
             if let wf = try? project.load(path) {

@@ -50,6 +50,11 @@ struct RunSetup {
         return date
     }
 
+    /// `clock()` in whole seconds since the epoch.
+    static func clockSeconds() throws(CommandFailure) -> Int64 {
+        Int64(try clock().timeIntervalSince1970.rounded(.down))
+    }
+
     /// Decides the run: `resumeID` names one, and it keeps its stored parameters (plus any `-p` given now);
     /// otherwise the latest run is resumed if it failed or was interrupted, came from the same workflow file,
     /// and its resolved parameters equal the ones this command would use — else it is a new run, and

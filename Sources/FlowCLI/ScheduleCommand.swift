@@ -82,15 +82,7 @@ struct ScheduleCommand: Subcommand {
             guard (1...10_000).contains(n) else { throw ParsedArguments.usage(Self.spec, "--count must be between 1 and 10000, not \(n)") }
             return n
         } ?? 5
-        let after: Int64
-        if let from {
-            guard let seconds = ISOTime.parse(from) else {
-                throw ParsedArguments.usage(Self.spec, "--from takes an ISO 8601 time such as 2026-03-08T06:00:00Z, not '\(Console.shown(String(from.prefix(40))))'")
-            }
-            after = Int64(seconds.rounded(.down))
-        } else {
-            after = Int64(try RunSetup.clock().timeIntervalSince1970.rounded(.down))
-        }
+        let after = try Self.instant(from, option: "from", spec: Self.spec) ?? RunSetup.clockSeconds()
         let ticks = schedule.ticks(after: after, count: count)
         let zone = schedule.timeZone.identifier
         if json {
@@ -110,15 +102,7 @@ struct ScheduleCommand: Subcommand {
         guard let graceDuration = DurationFormat.parse(grace) else {
             throw ParsedArguments.usage(Self.spec, "--grace takes a duration such as 5s, not '\(Console.shown(String(grace.prefix(20))))'")
         }
-        let at: Int64
-        if let now {
-            guard let seconds = ISOTime.parse(now) else {
-                throw ParsedArguments.usage(Self.spec, "--now takes an ISO 8601 time such as 2026-03-08T06:00:00Z, not '\(Console.shown(String(now.prefix(40))))'")
-            }
-            at = Int64(seconds.rounded(.down))
-        } else {
-            at = Int64(try RunSetup.clock().timeIntervalSince1970.rounded(.down))
-        }
+        let at = try Self.instant(now, option: "now", spec: Self.spec) ?? RunSetup.clockSeconds()
         var paths: [String] = []
         if workflows.isEmpty {
             for path in project.workflowFiles() {
@@ -179,6 +163,15 @@ struct ScheduleCommand: Subcommand {
             Console.out(row.tickUtc.padding(toLength: 22, withPad: " ", startingAt: 0) + row.local.padding(toLength: 27, withPad: " ", startingAt: 0)
                         + row.status.padding(toLength: 18, withPad: " ", startingAt: 0) + run)
         }
+    }
+
+    /// An ISO 8601 option's value in whole seconds since the epoch; nil when the option was not given.
+    static func instant(_ text: String?, option: String, spec: CommandSpec) throws(CommandFailure) -> Int64? {
+        guard let text else { return nil }
+        guard let seconds = ISOTime.parse(text) else {
+            throw ParsedArguments.usage(spec, "--\(option) takes an ISO 8601 time such as 2026-03-08T06:00:00Z, not '\(Console.shown(String(text.prefix(40))))'")
+        }
+        return Int64(seconds.rounded(.down))
     }
 
     /// The schedule asked about: the workflow's, or `--cron` in `--timezone`.

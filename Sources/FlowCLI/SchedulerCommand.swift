@@ -59,12 +59,7 @@ struct SchedulerCommand: Subcommand {
         guard let graceDuration = DurationFormat.parse(grace) else {
             throw ParsedArguments.usage(Self.spec, "--grace takes a duration such as 5s, not '\(Console.shown(String(grace.prefix(20))))'")
         }
-        let stopAt = try until.map { text throws(CommandFailure) -> Int64 in
-            guard let seconds = ISOTime.parse(text) else {
-                throw ParsedArguments.usage(Self.spec, "--until takes an ISO 8601 time such as 2026-03-08T06:00:00Z, not '\(Console.shown(String(text.prefix(40))))'")
-            }
-            return Int64(seconds.rounded(.down))
-        }
+        let stopAt = try ScheduleCommand.instant(until, option: "until", spec: Self.spec)
         let clock = try Clock()
         let project = Project(options: global)
         let store = try project.openStore()

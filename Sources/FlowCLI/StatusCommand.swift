@@ -140,7 +140,7 @@ struct StatusCommand: Subcommand {
             throw ParsedArguments.usage(Self.spec, "--check takes a workflow name, without --run or --json")
         }
         let wf = try project.load(try project.locate(name))
-        let now = Int64(try RunSetup.clock().timeIntervalSince1970.rounded(.down))
+        let now = try RunSetup.clockSeconds()
         let health: ScheduleHealth?
         do {
             health = try ScheduleHealth(wf, store: try project.existingStore(), now: now)
