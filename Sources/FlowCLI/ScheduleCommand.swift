@@ -103,23 +103,31 @@ struct ScheduleCommand: Subcommand {
             throw ParsedArguments.usage(Self.spec, "--grace takes a duration such as 5s, not '\(Console.shown(String(grace.prefix(20))))'")
         }
         let at = try Self.instant(now, option: "now", spec: Self.spec) ?? RunSetup.clockSeconds()
-        var paths: [String] = []
+        var scheduled: [(Workflow, String)] = []
         if workflows.isEmpty {
-            for path in project.workflowFiles() {
-                // A broken file is reported; the others still tick.
-                guard let workflow = try? project.load(path) else {
-                    Console.err("flow: \(project.display(path)): not ticked: the file is invalid (see flow validate)")
-                    continue
-                }
-                if workflow.schedule != nil { paths.append(path) }
-            }
+            scheduled = Self.scheduledWorkflows(project)
         } else {
-            paths = try workflows.map { name throws(CommandFailure) in try project.locate(name) }
+            for name in workflows {
+                let path = try project.locate(name)
+                scheduled.append((try project.load(path), path))
+            }
         }
-        let pass = SchedulePass(project: project, now: at, gracePeriod: graceDuration)
+        guard !scheduled.isEmpty else { return }
+        let pass = SchedulePass(project: project, store: try project.openStore(), now: at, gracePeriod: graceDuration)
         var failed = 0
-        for path in paths { failed += try await pass.run(path).failed }
+        for (workflow, path) in scheduled { failed += try await pass.run(workflow, path: path).failed }
         if failed > 0 { throw FlowExit.taskFailed }
+    }
+
+    /// Every workflow file with a schedule, loaded; a file that does not validate is reported and left out.
+    static func scheduledWorkflows(_ project: Project) -> [(Workflow, String)] {
+        project.workflowFiles().compactMap { path in
+            guard let workflow = try? project.load(path) else {
+                Console.err("flow: \(project.display(path)): not ticked: the file is invalid (see flow validate)")
+                return nil
+            }
+            return workflow.schedule == nil ? nil : (workflow, path)
+        }
     }
 
     struct LedgerDocument: Encodable {

@@ -11,6 +11,8 @@ import Foundation
 /// records them, so two passes at once decide each tick once.
 struct SchedulePass {
     var project: Project
+    /// One connection for the whole pass over every workflow.
+    var store: StateStore
     var now: Int64
     var gracePeriod: Duration
 
@@ -22,10 +24,9 @@ struct SchedulePass {
         var failed = 0
     }
 
-    func run(_ path: String) async throws(CommandFailure) -> Result {
-        let workflow = try project.load(path)
+    /// `workflow` as loaded from `path`.
+    func run(_ workflow: Workflow, path: String) async throws(CommandFailure) -> Result {
         guard let schedule = workflow.schedule, let zone = ZoneNames.zone(named: schedule.timeZone) else { return Result() }
-        let store = try project.openStore()
         // One pass per workflow at a time; another one deciding it now makes this one a no-op.
         let lock: RunLease
         do {
@@ -57,6 +58,11 @@ struct SchedulePass {
                 guard batch.count == 1_000, let last = batch.last else { break }
                 after = last
             }
+            // Nothing due: nothing to record, and the watermark can stay (the next pass finds the same ticks due
+            // after it, and later ones), which keeps a pass over idle workflows free of writes.
+            guard !due.isEmpty else {
+                return try await start(pending, of: workflow, path: path, store: store, ticks: ticks, into: &result)
+            }
             let active = try runIsActive(workflow.name, store: store)
             let entries = TickDecision.decide(schedule, due: due, now: now, runActive: active)
             guard try store.decideTicks(of: workflow.name, schedule: key, expected: mark.watermark, watermark: now,
@@ -85,9 +91,11 @@ struct SchedulePass {
     /// Ticks decided earlier whose run never started (the pass died, or the workflow was busy), was left by a
     /// dead runner, or was queued behind a run that has ended: run now, never decided again.
     private func resumable(_ workflow: String, store: StateStore) throws -> [Pending] {
-        let active = try runIsActive(workflow, store: store)
         var pending: [Pending] = []
-        for entry in try store.ledger(of: workflow).reversed() {
+        let open = try store.unfinishedTicks(of: workflow)
+        guard !open.isEmpty else { return [] }
+        let active = try runIsActive(workflow, store: store)
+        for entry in open {
             if entry.status == TickDecision.Outcome.queued.rawValue {
                 guard !active else { continue }
                 try store.setTickStatus(of: workflow, tick: entry.tick, to: TickDecision.Outcome.ran.rawValue)

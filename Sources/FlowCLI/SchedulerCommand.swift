@@ -78,14 +78,15 @@ struct SchedulerCommand: Subcommand {
             let now = clock.now
             if let stopAt, now >= stopAt { break }
             var failed = 0
-            let pass = SchedulePass(project: project, now: now, gracePeriod: graceDuration)
-            for path in scheduledWorkflows(project) {
+            let pass = SchedulePass(project: project, store: store, now: now, gracePeriod: graceDuration)
+            let scheduled = ScheduleCommand.scheduledWorkflows(project)
+            for (workflow, path) in scheduled {
                 guard !stop.isSet else { break }
-                failed += try await pass.run(path).failed
+                failed += try await pass.run(workflow, path: path).failed
             }
             if failed > 0 { Console.out("flow scheduler: \(failed) run\(failed == 1 ? "" : "s") did not succeed this pass") }
             // Sleep to the next tick of any workflow (files are read again at every wake), or to --until.
-            var wake = nextTick(after: clock.now, project)
+            var wake = nextTick(after: clock.now, scheduled.map(\.0))
             if let stopAt { wake = min(wake ?? stopAt, stopAt) }
             // Nothing scheduled: look again in a minute (a file may gain a schedule).
             let delay = wake.map { clock.realDelay(until: $0) } ?? 60 / clock.scale
@@ -97,14 +98,10 @@ struct SchedulerCommand: Subcommand {
         }
     }
 
-    private func scheduledWorkflows(_ project: Project) -> [String] {
-        project.workflowFiles().filter { path in (try? project.load(path))?.schedule != nil }
-    }
-
-    private func nextTick(after now: Int64, _ project: Project) -> Int64? {
+    private func nextTick(after now: Int64, _ workflows: [Workflow]) -> Int64? {
         var next: Int64?
-        for path in project.workflowFiles() {
-            guard let schedule = (try? project.load(path))?.schedule, let zone = ZoneNames.zone(named: schedule.timeZone),
+        for workflow in workflows {
+            guard let schedule = workflow.schedule, let zone = ZoneNames.zone(named: schedule.timeZone),
                   let tick = CronSchedule(schedule.expressions, timeZone: zone).ticks(after: now, count: 1).first else { continue }
             next = min(next ?? tick.utc, tick.utc)
         }
