@@ -3,10 +3,12 @@ import Foundation
 
 /// Options shared by `run` and `resume`.
 struct ExecutionOptions {
+    static let grace = CommandSpec.Option(name: "grace", value: "duration",
+                                          help: "Time between SIGTERM and SIGKILL when stopping a task (default: 5s).")
     static let options: [CommandSpec.Option] = [
         .init(name: "max-parallel", value: "N", help: "Run at most N tasks at once (overrides max_parallel)."),
         .init(name: "keep-going", help: "After a failure, keep running every task that does not depend on it."),
-        .init(name: "grace", value: "duration", help: "Time between SIGTERM and SIGKILL when stopping a task (default: 5s)."),
+        grace,
     ]
 
     var maxParallel: Int?
@@ -23,10 +25,15 @@ struct ExecutionOptions {
         if let n = maxParallel, !(1...1024).contains(n) {
             throw CommandFailure(.usage, "flow: --max-parallel must be between 1 and 1024, not \(n)")
         }
-        guard let grace = DurationFormat.parse(grace) else {
-            throw CommandFailure(.usage, "flow: --grace takes a duration such as 5s, not '\(grace.prefix(20))'")
+        return (maxParallel, try Self.gracePeriod(grace))
+    }
+
+    /// `--grace`, for every command that stops tasks (run, resume, schedule tick, scheduler).
+    static func gracePeriod(_ text: String) throws(CommandFailure) -> Duration {
+        guard let grace = DurationFormat.parse(text) else {
+            throw CommandFailure(.usage, "flow: --grace takes a duration such as 5s, not '\(text.prefix(20))'")
         }
-        return (maxParallel, grace)
+        return grace
     }
 }
 

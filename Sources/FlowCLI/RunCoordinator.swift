@@ -19,6 +19,8 @@ struct RunCoordinator {
     /// A run the scheduler starts for a tick: its instant and the start of its interval (seconds UTC). The run
     /// is attached to the tick's ledger row in the commit that creates it.
     var tick: (at: Int64, intervalStart: Int64?)? = nil
+    /// The state database a caller already holds open (a scheduler pass), so this process keeps one connection.
+    var openStore: StateStore? = nil
     var gracePeriod: Duration
     let logger = Logger(label: "flow.run")
 
@@ -34,7 +36,7 @@ struct RunCoordinator {
         let overrides = try RunSetup.overrides(parameterValues, for: workflow)
         let now = try RunSetup.clock()
         let store: StateStore
-        if let resume { store = resume.store } else { store = try project.openStore() }
+        if let given = resume?.store ?? openStore { store = given } else { store = try project.openStore() }
 
         let lease: RunLease
         do {

@@ -21,7 +21,7 @@ struct ScheduleCommand: Subcommand {
             .init(name: "from", value: "time", help: "Ticks strictly after this ISO 8601 time (default now, or FLOW_NOW)."),
             .init(name: "count", value: "N", help: "How many ticks (1-10000, default 5)."),
             .init(name: "now", value: "time", help: "tick: decide as of this ISO 8601 time (default now, or FLOW_NOW)."),
-            .init(name: "grace", value: "duration", help: "tick: time between SIGTERM and SIGKILL when stopping a task (default: 5s)."),
+            ExecutionOptions.grace,
             CommandSpec.json,
         ] + GlobalOptions.options)
 
@@ -99,9 +99,7 @@ struct ScheduleCommand: Subcommand {
     /// One scheduler pass over the named workflows, or every workflow with a schedule.
     private func tick() async throws {
         let project = Project(options: global)
-        guard let graceDuration = DurationFormat.parse(grace) else {
-            throw ParsedArguments.usage(Self.spec, "--grace takes a duration such as 5s, not '\(Console.shown(String(grace.prefix(20))))'")
-        }
+        let graceDuration = try ExecutionOptions.gracePeriod(grace)
         let at = try Self.instant(now, option: "now", spec: Self.spec) ?? RunSetup.clockSeconds()
         var scheduled: [(Workflow, String)] = []
         if workflows.isEmpty {

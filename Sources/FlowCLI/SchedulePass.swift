@@ -126,7 +126,8 @@ struct SchedulePass {
             let intervalStart = ticks.tick(before: item.tick)?.utc
             Console.out("\(workflow.name): tick \(ISOTime.format(item.tick)) \(item.resume == nil ? "runs" : "resumes run \(item.resume?.id ?? 0)")")
             let coordinator = RunCoordinator(project: project, maxParallel: nil, keepGoing: false, fresh: item.resume == nil,
-                                             resume: item.resume.map { (store, $0) }, tick: (item.tick, intervalStart), gracePeriod: gracePeriod)
+                                             resume: item.resume.map { (store, $0) }, tick: (item.tick, intervalStart), openStore: store,
+                                             gracePeriod: gracePeriod)
             do {
                 let exit = try await coordinator.run(workflowName: path, parameterValues: [])
                 if exit == .success { result.ran += 1 } else { result.failed += 1 }

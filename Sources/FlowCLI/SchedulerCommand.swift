@@ -16,7 +16,7 @@ struct SchedulerCommand: Subcommand {
         name: "scheduler", abstract: "Run scheduled workflows in the foreground: sleep until a tick is due, run it, repeat.",
         options: [
             .init(name: "until", value: "time", help: "Stop once the clock passes this ISO 8601 time (for tests and bounded runs)."),
-            .init(name: "grace", value: "duration", help: "Time between SIGTERM and SIGKILL when stopping a task (default: 5s)."),
+            ExecutionOptions.grace,
         ] + GlobalOptions.options)
 
     var global: GlobalOptions
@@ -56,9 +56,7 @@ struct SchedulerCommand: Subcommand {
 
     func run() async throws {
         try LogSetup.bootstrap(global.logLevel)
-        guard let graceDuration = DurationFormat.parse(grace) else {
-            throw ParsedArguments.usage(Self.spec, "--grace takes a duration such as 5s, not '\(Console.shown(String(grace.prefix(20))))'")
-        }
+        let graceDuration = try ExecutionOptions.gracePeriod(grace)
         let stopAt = try ScheduleCommand.instant(until, option: "until", spec: Self.spec)
         let clock = try Clock()
         let project = Project(options: global)

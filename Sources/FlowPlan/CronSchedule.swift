@@ -17,7 +17,6 @@ package struct CronSchedule: Sendable {
         /// Seconds east of UTC in the schedule's zone at that instant.
         package var offset: Int
 
-        package var date: Date { Date(timeIntervalSince1970: TimeInterval(utc)) }
         package var utcText: String { ISOTime.format(utc) }
         package var localText: String { ISOTime.format(utc, offset: offset) }
     }

@@ -15,10 +15,6 @@ package final class LogFile: AttemptLog {
     let recycler: LogRecycler?
 
     /// Opens (creating) the file for appending; its folder is created if missing.
-    package convenience init(path: String) throws {
-        try self.init(path: path, recycler: nil)
-    }
-
     init(path: String, recycler: LogRecycler?) throws {
         self.path = path
         self.recycler = recycler

@@ -147,6 +147,18 @@ extension EndToEnd {
             #expect(try await ledger(p).map { "\($0.status) \($0.runId ?? 0) \($0.runStatus ?? "")" } == ["ran 2 succeeded", "ran 1 failed"])
         }
 
+        @Test("a scheduler pass and the run it starts share one connection to the state database")
+        func oneConnection() async throws {
+            let p = Project()
+            try p.workflow("nightly", Self.nightly("catchup: latest", task: """
+                n=0; for fd in /proc/$PPID/fd/*; do case "$(readlink "$fd")" in *.flow/state.db) n=$((n + 1)) ;; esac; done
+                      echo "$n" > connections.txt
+                """))
+            #expect(try await p.flow("schedule", "tick", "--now", "2026-01-05T00:00:00Z").status == 0)
+            #expect(try await p.flow("schedule", "tick", "--now", "2026-01-05T10:01:00Z").status == 0)
+            #expect(p.lines("connections.txt") == ["1"])
+        }
+
         @Test("status --check: 0 when the last due tick succeeded, 1 when it failed, 3 when a tick has gone unmet for an interval; list shows it")
         func check() async throws {
             let p = Project()
