@@ -4,4 +4,18 @@ package protocol AttemptLog: Sendable {
     var path: String { get }
     /// Appends `line` (a newline is added if missing) as one write, so lines of concurrent writers never mix.
     func write(_ line: String)
+    /// Its last `count` lines, each cut at `width` characters: what a failure report shows of it.
+    func tail(_ count: Int, width: Int) -> [String]
+}
+
+extension AttemptLog {
+    /// The last `count` lines of `text`, each cut at `width` characters, without a trailing empty line.
+    package static func lastLines(of text: String, _ count: Int, width: Int) -> [String] {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        if lines.last?.isEmpty == true { lines.removeLast() }
+        return lines.suffix(count).map { line in
+            let clean = line.hasSuffix("\r") ? line.dropLast() : line[...]
+            return clean.count > width ? String(clean.prefix(width)) + "…" : String(clean)
+        }
+    }
 }

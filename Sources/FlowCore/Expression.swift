@@ -7,6 +7,14 @@ package enum Reference: Sendable, Hashable, CustomStringConvertible {
     case runStartedAt
     /// `run.scheduled_for`, `run.interval_start`, `run.interval_end`: a scheduled run's tick; empty otherwise.
     case runSchedule(RunScheduleField)
+    /// `run.summary_json`: how the run is going when the task starts (workflow, run, status so far, failures).
+    case runSummary
+    /// `tasks.ID.status`: how an upstream task ended (`succeeded`, `failed`, `skipped`, ...).
+    case taskStatus(TaskID)
+    /// `tasks.ID.error`: an upstream task's last error; empty when it has none.
+    case taskError(TaskID)
+    /// `success()`, `failure()`, `always()`, `cancelled()` in `if:`: how the task's upstream ended.
+    case status(StatusFunction)
 
     package var description: String {
         switch self {
@@ -16,6 +24,59 @@ package enum Reference: Sendable, Hashable, CustomStringConvertible {
         case .runID: return "run.id"
         case .runStartedAt: return "run.started_at"
         case .runSchedule(let field): return "run.\(field.rawValue)"
+        case .runSummary: return "run.summary_json"
+        case .taskStatus(let task): return "tasks.\(task).status"
+        case .taskError(let task): return "tasks.\(task).error"
+        case .status(let function): return "\(function.rawValue)()"
+        }
+    }
+
+    package var isTaskOutput: Bool { if case .taskOutput = self { true } else { false } }
+
+    /// Whether its value is known only once the run is under way (how upstream tasks ended), so a task that
+    /// reads it is rendered when it starts, never ahead by the planner.
+    package var readsRunProgress: Bool {
+        switch self {
+        case .runSummary, .taskStatus, .taskError, .status: return true
+        default: return false
+        }
+    }
+}
+
+/// GitHub Actions' status functions. A condition without one means `success() && condition`.
+package enum StatusFunction: String, Sendable, Hashable, CaseIterable {
+    /// Every upstream task succeeded, was reused or was skipped by its condition, and the run goes on.
+    case success
+    /// Some upstream task failed or timed out after its retries (not one with `continue_on_error`).
+    case failure
+    case always
+    /// The run was interrupted (a signal).
+    case cancelled
+
+    /// A condition with this function is evaluated after its upstream ended whatever way, not only after success.
+    package var runsAfterFailure: Bool { self != .success }
+}
+
+/// How the upstream of the task being decided ended, for the status functions.
+package struct UpstreamStatus: Sendable, Hashable {
+    /// Some upstream task failed or timed out for good.
+    package var failed: Bool
+    /// Some upstream task did not end satisfied for another reason (never started, interrupted).
+    package var incomplete: Bool
+    package var cancelled: Bool
+
+    package init(failed: Bool = false, incomplete: Bool = false, cancelled: Bool = false) {
+        self.failed = failed
+        self.incomplete = incomplete
+        self.cancelled = cancelled
+    }
+
+    package func value(of function: StatusFunction) -> Bool {
+        switch function {
+        case .success: return !failed && !incomplete && !cancelled
+        case .failure: return failed
+        case .always: return true
+        case .cancelled: return cancelled
         }
     }
 }
@@ -111,6 +172,13 @@ package struct EvaluationScope: Sendable {
     package var runStartedAt: String
     /// A scheduled run's tick fields; empty for a run started by hand.
     package var schedule: [RunScheduleField: String]
+    /// How ended upstream tasks ended, for `tasks.ID.status` and `tasks.ID.error`.
+    package var taskStatuses: [TaskID: String] = [:]
+    package var taskErrors: [TaskID: String] = [:]
+    /// `run.summary_json` as it stands.
+    package var runSummary: String = ""
+    /// The upstream of the task whose condition is evaluated; all succeeded unless the run says otherwise.
+    package var upstream = UpstreamStatus()
 
     package init(params: [String: String], outputs: [TaskID: [String: String]] = [:], env: [String: String] = [:],
                  runID: RunID = 0, runStartedAt: String = "", schedule: [RunScheduleField: String] = [:]) {
@@ -130,6 +198,10 @@ package struct EvaluationScope: Sendable {
         case .runID: return .string(String(runID))
         case .runStartedAt: return .string(runStartedAt)
         case .runSchedule(let field): return .string(schedule[field] ?? "")
+        case .runSummary: return .string(runSummary)
+        case .taskStatus(let task): return .string(taskStatuses[task] ?? TaskStatus.pending.rawValue)
+        case .taskError(let task): return .string(taskErrors[task] ?? "")
+        case .status(let function): return .bool(upstream.value(of: function))
         }
     }
 }

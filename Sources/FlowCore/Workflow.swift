@@ -82,6 +82,19 @@ package struct TaskSpec: Sendable {
         with.map(\.value) + env.map(\.value) + [condition, workingDirectory].compactMap { $0 }
     }
 
+    /// Whether its condition uses `failure()`, `always()` or `cancelled()`: it is decided once its needs have
+    /// ended whatever way, instead of being skipped when an upstream task fails.
+    package var runsAfterFailure: Bool {
+        condition?.references.contains { if case .status(let f) = $0 { f.runsAfterFailure } else { false } } ?? false
+    }
+
+    /// Whether its inputs, environment or folder read how the run is going (`tasks.ID.status`, `tasks.ID.error`,
+    /// `run.summary_json`): known only when it starts.
+    package var readsRunProgress: Bool {
+        (with.map(\.value) + env.map(\.value) + [workingDirectory].compactMap { $0 })
+            .contains { $0.references.contains(where: \.readsRunProgress) }
+    }
+
     /// The upstream tasks whose outputs this task reads.
     package var outputDependencies: Set<TaskID> {
         var ids = Set<TaskID>()

@@ -46,6 +46,7 @@ extension Builder {
     func setup(_ start: RunPlan.Start) -> TaskSetup {
         var env: [String: String] = engine.options.taskEnvironment
         for (name, value) in start.rendered.env { env[name] = value }
+        env["FLOW_RUN_SUMMARY"] = plan.scope.runSummary
         let directory = Engine.resolve(start.rendered.workingDirectory, in: engine.options.projectDirectory)
         return TaskSetup(task: start.task, index: start.index, action: start.action, fingerprint: start.fingerprint,
                          env: env, inputs: start.rendered.with, directory: directory)
@@ -101,7 +102,8 @@ extension Builder {
                                                                retryable: false))))
         }
         running[key] = attempt
-        if cancelled { stop(attempt) }
+        // After a signal the plan starts only tasks that run after failures (`always()`, `cancelled()`): they run.
+        if cancelled && !setup.task.runsAfterFailure { stop(attempt) }
     }
 
     private func context(for attempt: Attempt) throws -> TaskContext {
@@ -151,7 +153,7 @@ extension Builder {
         case .finished(.success(let values)):
             outputs = values
             outcome = AttemptOutcome(status: .succeeded)
-        case .finished(.failure(let failure)) where cancelled:
+        case .finished(.failure(let failure)) where cancelled && attempt.stopping:
             outcome = AttemptOutcome(status: .interrupted, exitCode: failure.exitCode, signal: failure.signal,
                                      error: "interrupted (\(failure.message))")
         case .finished(.failure(let failure)):
@@ -173,6 +175,8 @@ extension Builder {
             }
         }
         if let message = outcome.error { attempt.log?.write("flow: attempt \(attempt.number) of '\(task.id)': \(message)") }
+        let failedForGood = !willRetry && (outcome.status == .failed || outcome.status == .timedOut)
+        let tail = failedForGood ? attempt.log?.tail(RunSummary.tailLines, width: RunSummary.lineWidth) ?? [] : []
         let logKept = attempt.log.map(runner.finishLog) ?? false
         let now = runner.now
         let elapsed = now - attempt.startedAt
@@ -181,7 +185,8 @@ extension Builder {
         guard willRetry else {
             pendingEvents.append(.taskFinished(task.id, status: outcome.status, attempt: attempt.number, duration: elapsed,
                                                error: outcome.error))
-            absorb(plan.finished(attempt.setup.index, status: outcome.status, outputs: outputs, at: Date()))
+            absorb(plan.finished(attempt.setup.index, status: outcome.status, outputs: outputs, error: outcome.error,
+                                 logTail: tail, at: Date()))
             return
         }
         let delay = task.retry.delay(beforeAttempt: attempt.inRun + 1, jitter: engine.options.jitter())

@@ -78,9 +78,11 @@ package struct ResumePlanner: Sendable {
         for index in order {
             let task = workflow.tasks[index]
             let rerunningUpstream = graph.dependencies[index].first { decisions[$0].kind == .run }
-            // Known now unless an upstream task runs (again): its outputs are inputs of this one.
+            // Known now unless an upstream task runs (again): its outputs are inputs of this one. A task that reads
+            // how the run is going is rendered when it starts.
+            let progress = task.readsRunProgress
             var fingerprint: String?
-            if rerunningUpstream == nil {
+            if rerunningUpstream == nil && !progress {
                 let values = RenderedTask(task, workflowEnv: workflow.env, scope: scope)
                 fingerprint = Fingerprint.of(task, values, actionVersion: actionVersions[task.uses] ?? "?")
                 rendered[index] = values
@@ -90,6 +92,9 @@ package struct ResumePlanner: Sendable {
                 decision = Decision(kind: .run, reason: "new run", fingerprint: fingerprint)
             } else if let upstream = rerunningUpstream {
                 decision = Decision(kind: .run, reason: "upstream '\(workflow.tasks[upstream].id)' runs again", fingerprint: nil)
+            } else if progress {
+                decision = Decision(kind: .run, reason: "reads how the run is going (tasks.*.status, tasks.*.error or run.summary_json)",
+                                    fingerprint: nil)
             } else if let last = prior[task.id] {
                 decision = decide(task, last: last, fingerprint: fingerprint, scope: scope)
             } else {
@@ -117,6 +122,9 @@ package struct ResumePlanner: Sendable {
             }
             return Decision(kind: .run, reason: "definition or inputs changed since it succeeded", fingerprint: fingerprint)
         case .skipped:
+            if task.runsAfterFailure {
+                return Decision(kind: .run, reason: "its condition depends on how its upstream ends", fingerprint: fingerprint)
+            }
             if let condition = task.condition, !condition.evaluate(in: scope).isTruthy {
                 return Decision(kind: .skip, reason: "condition is still false", fingerprint: fingerprint)
             }

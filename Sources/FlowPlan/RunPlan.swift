@@ -58,6 +58,12 @@ package struct RunPlan: Sendable {
 
     package private(set) var statuses: [TaskStatus]
     private var remaining: [Int]
+    /// Whether a task's end has been passed on to its dependents' counts (once per task).
+    private var released: [Bool]
+    /// Tasks whose condition uses `failure()`, `always()` or `cancelled()`.
+    private let afterFailure: [Bool]
+    /// What `run.summary_json` reports: the failures that fail the run, in the order they ended.
+    private var summary: RunSummary
     private var ready = MinHeap()
     package private(set) var scope: EvaluationScope
     /// Tasks started and not yet ended for good (a task waiting to retry still holds its slot).
@@ -85,8 +91,14 @@ package struct RunPlan: Sendable {
         self.byRank = byRank
         var scope = baseScope
         for (task, outputs) in execution.reusedOutputs { scope.outputs[task] = outputs }
+        for task in execution.reusedOutputs.keys { scope.taskStatuses[task] = TaskStatus.succeeded.rawValue }
+        summary = RunSummary(workflow: execution.workflow.name, runID: runID, startedAt: scope.runStartedAt,
+                             scheduledFor: scope.schedule[.scheduledFor] ?? "")
+        scope.runSummary = summary.json
         self.scope = scope
         statuses = [TaskStatus](repeating: .pending, count: count)
+        released = [Bool](repeating: false, count: count)
+        afterFailure = execution.workflow.tasks.map(\.runsAfterFailure)
         remaining = execution.graph.dependencies.map(\.count)
         for i in 0..<count where remaining[i] == 0 { ready.push(rank[i]) }
     }
@@ -96,13 +108,17 @@ package struct RunPlan: Sendable {
     /// Whether anything may still start.
     package var isStopped: Bool { stopReason != nil || internalError != nil || isCancelled }
 
-    /// A task ended for good (after its retries): its outputs join the scope, its dependents are released —
-    /// or, for a failure, skipped.
-    package mutating func finished(_ index: Int, status: TaskStatus, outputs: [String: String], at date: Date) -> Step {
+    /// A task ended for good (after its retries): its outputs, status and error join the scope, its dependents
+    /// are released — or, for a failure, skipped unless they run after failures. `logTail`: the last lines of
+    /// its last attempt's log, for `run.summary_json`.
+    package mutating func finished(_ index: Int, status: TaskStatus, outputs: [String: String], error: String? = nil,
+                                   logTail: [String] = [], at date: Date) -> Step {
         running -= 1
         statuses[index] = status
         var step = Step()
         let task = workflow.tasks[index]
+        scope.taskStatuses[task.id] = status.rawValue
+        scope.taskErrors[task.id] = error ?? ""
         switch status {
         case .succeeded:
             scope.outputs[task.id] = outputs
@@ -112,6 +128,7 @@ package struct RunPlan: Sendable {
                 scope.outputs[task.id] = outputs
                 release(index)
             } else {
+                summary.failures.append(.init(task: task.id.rawValue, status: status.rawValue, error: error ?? "", logTail: logTail))
                 fail(index, at: date, into: &step)
             }
         default:
@@ -122,15 +139,29 @@ package struct RunPlan: Sendable {
 
     /// Picks what starts now, up to the bound, in plan order; reused and skipped tasks release their dependents
     /// at once. The starts count as running from here on; `unstart` takes them back if their commit fails.
+    /// Once the run has stopped (a failure without --keep-going, or a signal) and nothing runs, what never
+    /// started releases its dependents, so the tasks that run after failures still can.
     package mutating func next(at date: Date) -> Step {
         var step = Step()
-        while running + step.starts.count < maxParallel, !isStopped, let r = ready.pop() {
+        pick(at: date, into: &step)
+        if isStopped, internalError == nil, running + step.starts.count == 0, windDown() {
+            pick(at: date, into: &step)
+        }
+        running += step.starts.count
+        return step
+    }
+
+    private mutating func pick(at date: Date, into step: inout Step) {
+        while running + step.starts.count < maxParallel, internalError == nil, let r = ready.pop() {
             let index = byRank[r]
+            // Stopped: only a task that runs after failures may start; the others stay pending, for `finish`.
+            if isStopped && !afterFailure[index] { continue }
             let task = workflow.tasks[index]
             let decision = execution.decisions[index]
             switch decision.kind {
             case .reuse:
                 statuses[index] = .succeeded
+                scope.taskStatuses[task.id] = TaskStatus.succeeded.rawValue
                 step.notices.append(.reused(task.id))
                 release(index)
                 continue
@@ -141,10 +172,14 @@ package struct RunPlan: Sendable {
             case .run:
                 break
             }
-            if let condition = task.condition, !condition.evaluate(in: scope).isTruthy {
-                skip(index, reason: "condition is false: \(condition)", at: date, into: &step)
-                release(index)
-                continue
+            if let condition = task.condition {
+                var scope = scope
+                if afterFailure[index] { scope.upstream = upstreamStatus(of: index) }
+                if !condition.evaluate(in: scope).isTruthy {
+                    skip(index, reason: "condition is false: \(condition)", at: date, into: &step)
+                    release(index)
+                    continue
+                }
             }
             guard let action = registry[task.uses] else {
                 // Validation rejects unknown actions; this guards a registry that changed under it.
@@ -163,8 +198,30 @@ package struct RunPlan: Sendable {
             step.starts.append(Start(index: index, task: task, action: action, attempt: number, fingerprint: fingerprint,
                                      logPath: path, rendered: rendered))
         }
-        running += step.starts.count
-        return step
+    }
+
+    /// Releases the dependents of every task that will not start or has ended without releasing them; true
+    /// if that made anything ready.
+    private mutating func windDown() -> Bool {
+        let before = ready.count
+        for index in statuses.indices where !released[index] && statuses[index] != .running { release(index) }
+        return ready.count > before
+    }
+
+    /// How the upstream of `index` ended, for its status functions.
+    private func upstreamStatus(of index: Int) -> UpstreamStatus {
+        var status = UpstreamStatus(cancelled: isCancelled)
+        for u in execution.graph.upstream(of: index) {
+            switch statuses[u] {
+            case .failed, .timedOut:
+                if !workflow.tasks[u].continueOnError { status.failed = true }
+            case .pending, .running, .interrupted:
+                status.incomplete = true
+            case .succeeded, .reused, .skipped:
+                break
+            }
+        }
+        return status
     }
 
     /// The starts of `step` were not recorded: they never ran, and nothing new starts.
@@ -179,9 +236,11 @@ package struct RunPlan: Sendable {
         internalError = internalError ?? error
     }
 
-    /// Nothing new starts from now on.
+    /// Nothing new starts from now on, except tasks that run after failures, once nothing else runs.
     package mutating func cancel() {
         isCancelled = true
+        summary.status = RunStatus.interrupted.rawValue
+        scope.runSummary = summary.json
     }
 
     /// Settles every task that never started and says how the run ended. `abandoned`: why the run could not
@@ -224,21 +283,32 @@ package struct RunPlan: Sendable {
 
     private mutating func settle(_ index: Int, _ status: TaskStatus, reason: String?, at date: Date, into step: inout Step) {
         statuses[index] = status
+        scope.taskStatuses[workflow.tasks[index].id] = status.rawValue
         step.transitions.append(.taskSettled(run: runID, task: workflow.tasks[index].id, status: status, reason: reason, at: date))
     }
 
-    /// A failed task: its downstream can never run; without --keep-going nothing new starts.
+    /// A failed task: its downstream can never run, except the tasks that run after failures (and what they
+    /// feed, decided once they end); without --keep-going nothing else new starts.
     private mutating func fail(_ index: Int, at date: Date, into step: inout Step) {
         failed = true
+        if !isCancelled { summary.status = RunStatus.failed.rawValue }
+        scope.runSummary = summary.json
         let id = workflow.tasks[index].id
-        for d in execution.graph.downstream(of: index).sorted() where statuses[d] == .pending {
+        var skipped: [Int] = []
+        for d in execution.graph.downstream(of: index).sorted() where statuses[d] == .pending && !afterFailure[d] {
             skip(d, reason: "upstream '\(id)' failed", at: date, into: &step)
+            skipped.append(d)
         }
+        release(index)
+        for d in skipped { release(d) }
         if !keepGoing { stopReason = stopReason ?? "the run stopped after '\(id)' failed" }
     }
 
-    /// A task that ends satisfied releases its dependents.
+    /// A task that ended (or never will start) counts as done for its dependents; one whose count reaches
+    /// zero and has not been decided is ready.
     private mutating func release(_ index: Int) {
+        guard !released[index] else { return }
+        released[index] = true
         for d in execution.graph.dependents[index] {
             remaining[d] -= 1
             if remaining[d] == 0 && statuses[d] == .pending { ready.push(rank[d]) }

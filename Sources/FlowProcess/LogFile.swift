@@ -56,6 +56,24 @@ package final class LogFile: AttemptLog {
         }
     }
 
+    /// Reads at most the last 64 KiB: a log can be gigabytes.
+    package func tail(_ count: Int, width: Int) -> [String] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { _ = Glibc.close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return [] }
+        let window = min(Int(info.st_size), 64 * 1024)
+        guard window > 0 else { return [] }
+        var bytes = [UInt8](repeating: 0, count: window)
+        let got = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, window, off_t(Int(info.st_size) - window)) }
+        guard got > 0 else { return [] }
+        var text = String(decoding: bytes.prefix(got), as: UTF8.self)
+        // A window that starts mid-file starts mid-line: drop the partial first line.
+        if window < Int(info.st_size), let newline = text.firstIndex(of: "\n") { text = String(text[text.index(after: newline)...]) }
+        return LogFile.lastLines(of: text, count, width: width)
+    }
+
     package func close() {
         descriptor.withLock { fd in
             if fd >= 0 { _ = Glibc.close(fd) }

@@ -10,7 +10,7 @@ package struct ExpressionError: Error, Equatable, Sendable {
 /// Parses the text between `${{` and `}}`.
 ///
 /// Grammar: `or := and ('||' and)*`, `and := cmp ('&&' cmp)*`, `cmp := unary (op unary)?`,
-/// `unary := '!' unary | primary`, `primary := literal | reference | '(' or ')'`.
+/// `unary := '!' unary | primary`, `primary := literal | reference | function '(' ')' | '(' or ')'`.
 package struct ExpressionParser {
     private enum Token: Equatable {
         case identifierPath([String])
@@ -192,12 +192,30 @@ package struct ExpressionParser {
             position += 1
             return inner
         case .identifierPath(let parts):
+            if current.token == .op("(") { return try call(parts, offset: offset) }
             return try reference(parts, offset: offset)
         case .end:
             throw ExpressionError(message: "expected a value", offset: offset)
         case .op(let o):
             throw ExpressionError(message: "unexpected '\(o)'", offset: offset)
         }
+    }
+
+    /// A status function: `success()`, `failure()`, `always()`, `cancelled()`; no other function exists.
+    private mutating func call(_ parts: [String], offset: Int) throws(ExpressionError) -> FlowExpression {
+        let name = parts.joined(separator: ".")
+        let known = StatusFunction.allCases.map(\.rawValue)
+        guard parts.count == 1, let function = StatusFunction(rawValue: name) else {
+            throw ExpressionError(message: "unknown function '\(name)()'", offset: offset,
+                                  note: Suggestion.closest(to: name, in: known).map { "did you mean '\($0)()'?" }
+                                      ?? "the functions are " + known.map { "'\($0)()'" }.joined(separator: ", "))
+        }
+        position += 1
+        guard current.token == .op(")") else {
+            throw ExpressionError(message: "'\(name)()' takes no arguments", offset: current.offset)
+        }
+        position += 1
+        return .reference(.status(function))
     }
 
     private func reference(_ parts: [String], offset: Int) throws(ExpressionError) -> FlowExpression {
@@ -216,21 +234,28 @@ package struct ExpressionParser {
             }
             return .reference(.env(parts[1]))
         case "tasks":
+            if parts.count == 3, parts[2] == "status" { return .reference(.taskStatus(TaskID(parts[1]))) }
+            if parts.count == 3, parts[2] == "error" { return .reference(.taskError(TaskID(parts[1]))) }
             guard parts.count == 4, parts[2] == "outputs" else {
-                throw ExpressionError(message: "a task output is written 'tasks.ID.outputs.KEY'", offset: offset)
+                throw ExpressionError(message: "a task is read as 'tasks.ID.outputs.KEY', 'tasks.ID.status' or 'tasks.ID.error'",
+                                      offset: offset)
             }
             return .reference(.taskOutput(TaskID(parts[1]), parts[3]))
         case "run":
             if parts == ["run", "id"] { return .reference(.runID) }
             if parts == ["run", "started_at"] { return .reference(.runStartedAt) }
+            if parts == ["run", "summary_json"] { return .reference(.runSummary) }
             if parts.count == 2, let field = RunScheduleField(rawValue: parts[1]) { return .reference(.runSchedule(field)) }
-            let known = ["id", "started_at"] + RunScheduleField.allCases.map(\.rawValue)
+            let known = ["id", "started_at", "summary_json"] + RunScheduleField.allCases.map(\.rawValue)
             let property = parts.dropFirst().joined(separator: ".")
             throw ExpressionError(message: "unknown run property '\(property)'", offset: offset,
                                   note: Suggestion.closest(to: property, in: known).map { "did you mean 'run.\($0)'?" }
                                       ?? "a run has " + known.map { "'run.\($0)'" }.joined(separator: ", "))
         default:
             let roots = ["params", "tasks", "env", "run", "true", "false", "null"]
+            if let function = Suggestion.closest(to: parts[0], in: StatusFunction.allCases.map(\.rawValue)), parts.count == 1 {
+                throw ExpressionError(message: "unknown name '\(parts[0])'", offset: offset, note: "did you mean '\(function)()'?")
+            }
             let hint = Suggestion.closest(to: parts[0], in: roots).map { "did you mean '\($0)'?" }
                 ?? "expressions can read 'params', 'tasks', 'env' and 'run'"
             throw ExpressionError(message: "unknown name '\(parts[0])'", offset: offset, note: hint)

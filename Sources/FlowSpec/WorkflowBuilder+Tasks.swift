@@ -154,6 +154,10 @@ extension WorkflowBuilder {
         case .runID: base = "run_id"
         case .runStartedAt: base = "run_started_at"
         case .runSchedule(let field): base = field.rawValue
+        case .runSummary: base = "run_summary"
+        case .taskStatus(let task): base = "\(task)_status"
+        case .taskError(let task): base = "\(task)_error"
+        case .status(let function): base = function.rawValue
         }
         let cleaned = base.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }
         return String(cleaned)

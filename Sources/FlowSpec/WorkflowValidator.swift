@@ -73,33 +73,8 @@ struct WorkflowValidator {
                     diagnostics.append(.error(at: ref.location, "unknown parameter '\(name)'", notes: notes))
                 }
             case .taskOutput(let task, let key):
-                guard let owner = ref.owner else { continue }
-                guard let target = workflow.index(of: task) else {
-                    var notes: [String] = []
-                    if let s = Suggestion.closest(to: task.rawValue, in: workflow.tasks.map(\.id.rawValue)) {
-                        notes.append("did you mean '\(s)'?")
-                    }
-                    diagnostics.append(.error(at: ref.location, "'\(ref.field)' of task '\(owner)' reads outputs of unknown task '\(task)'", notes: notes))
-                    continue
-                }
-                guard let ownerIndex = workflow.index(of: owner) else { continue }
-                if target == ownerIndex {
-                    diagnostics.append(.error(at: ref.location, "task '\(owner)' reads its own output '\(key)'",
-                                              notes: ["outputs exist only after a task ends; read them from a downstream task"]))
-                    continue
-                }
-                let upstream = upstreamCache[ownerIndex] ?? graph.upstream(of: ownerIndex)
-                upstreamCache[ownerIndex] = upstream
-                if !upstream.contains(target) {
-                    if graph.upstream(of: target).contains(ownerIndex) {
-                        diagnostics.append(.error(at: ref.location, "task '\(owner)' reads outputs of '\(task)', which runs after it",
-                                                  notes: ["'\(task)' depends on '\(owner)'; read the output from a task downstream of '\(task)'"]))
-                        continue
-                    }
-                    diagnostics.append(.error(at: ref.location, "task '\(owner)' reads outputs of '\(task)', which is not upstream of it",
-                                              notes: ["add '\(task)' to the 'needs' of '\(owner)' so it finishes first"]))
-                    continue
-                }
+                guard let target = upstreamTask(task, of: ref, reading: "outputs", own: "output '\(key)'", graph, &upstreamCache)
+                else { continue }
                 let uses = workflow.tasks[target].uses
                 // A declared output ending in '*' stands for a family, such as `rows_*`.
                 if let outputs = actions[uses]?.outputs, !outputs.isEmpty, !outputs.contains(key),
@@ -109,17 +84,65 @@ struct WorkflowValidator {
                     notes.append("'\(uses)' outputs: \(outputs.joined(separator: ", "))")
                     diagnostics.append(.error(at: ref.location, "action '\(uses)' of task '\(task)' has no output '\(key)'", notes: notes))
                 }
-            case .env, .runID, .runStartedAt, .runSchedule:
+            case .taskStatus(let task):
+                _ = upstreamTask(task, of: ref, reading: "the status", own: "status", graph, &upstreamCache)
+            case .taskError(let task):
+                _ = upstreamTask(task, of: ref, reading: "the error", own: "error", graph, &upstreamCache)
+            case .status(let function):
+                if ref.owner != nil, ref.field != "if" {
+                    diagnostics.append(.error(at: ref.location, "'\(function.rawValue)()' can only be used in 'if:'",
+                                              notes: ["read how an upstream task ended with 'tasks.ID.status' instead"]))
+                }
+            case .env, .runID, .runStartedAt, .runSchedule, .runSummary:
                 continue
             }
         }
     }
 
+    /// The index of `task` when the task that owns `ref` may read it: it exists, is not the owner, and is
+    /// upstream of it. Otherwise a diagnostic says why, and nil.
+    private mutating func upstreamTask(_ task: TaskID, of ref: PendingReference, reading what: String, own: String, _ graph: TaskGraph,
+                                       _ upstreamCache: inout [Int: Set<Int>]) -> Int? {
+        guard let owner = ref.owner else { return nil }
+        guard let target = workflow.index(of: task) else {
+            var notes: [String] = []
+            if let s = Suggestion.closest(to: task.rawValue, in: workflow.tasks.map(\.id.rawValue)) {
+                notes.append("did you mean '\(s)'?")
+            }
+            diagnostics.append(.error(at: ref.location, "'\(ref.field)' of task '\(owner)' reads \(what) of unknown task '\(task)'", notes: notes))
+            return nil
+        }
+        guard let ownerIndex = workflow.index(of: owner) else { return nil }
+        if target == ownerIndex {
+            diagnostics.append(.error(at: ref.location, "task '\(owner)' reads its own \(own)",
+                                      notes: ["\(what == "outputs" ? "outputs exist" : "it is known") only after a task ends; read \(what == "outputs" ? "them" : "it") from a downstream task"]))
+            return nil
+        }
+        let upstream = upstreamCache[ownerIndex] ?? graph.upstream(of: ownerIndex)
+        upstreamCache[ownerIndex] = upstream
+        guard upstream.contains(target) else {
+            if graph.upstream(of: target).contains(ownerIndex) {
+                diagnostics.append(.error(at: ref.location, "task '\(owner)' reads \(what) of '\(task)', which runs after it",
+                                          notes: ["'\(task)' depends on '\(owner)'; read \(what == "outputs" ? "the output" : "it") from a task downstream of '\(task)'"]))
+            } else {
+                diagnostics.append(.error(at: ref.location, "task '\(owner)' reads \(what) of '\(task)', which is not upstream of it",
+                                          notes: ["add '\(task)' to the 'needs' of '\(owner)' so it finishes first"]))
+            }
+            return nil
+        }
+        return target
+    }
+
     private mutating func checkWorkflowReferences() {
         for ref in references where ref.owner == nil {
-            if case .taskOutput = ref.reference {
-                diagnostics.append(.error(at: ref.location, "'\(ref.field)' at workflow level cannot read task outputs",
+            switch ref.reference {
+            case .taskOutput, .taskStatus, .taskError, .runSummary:
+                diagnostics.append(.error(at: ref.location, "'\(ref.field)' at workflow level cannot read \(ref.reference.isTaskOutput ? "task outputs" : "'\(ref.reference)'")",
                                           notes: ["set it in the 'env:' of the task that needs it"]))
+            case .status(let function):
+                diagnostics.append(.error(at: ref.location, "'\(function.rawValue)()' can only be used in a task's 'if:'"))
+            default:
+                break
             }
         }
     }

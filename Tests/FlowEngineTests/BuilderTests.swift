@@ -37,6 +37,7 @@ final class FakeProcessAction: ProcessAction {
         ActionSignature(name: "proc", summary: "test", inputs: [
             ActionInput("after", ""), ActionInput("exit", ""), ActionInput("ignores_term", ""), ActionInput("lingers", ""),
             ActionInput("fail_start", ""), ActionInput("fail_until_attempt", ""), ActionInput("poll_ms", ""),
+            ActionInput("note", ""),
         ])
     }
 
@@ -46,6 +47,7 @@ final class FakeProcessAction: ProcessAction {
         var environment = context.inputs
         environment["FLOW_TASK"] = context.task.rawValue
         environment["FLOW_ATTEMPT"] = String(context.attempt)
+        environment["FLOW_RUN_SUMMARY"] = context.env["FLOW_RUN_SUMMARY"]
         let command = Command(executable: "fake", arguments: [], environment: environment, workingDirectory: context.workingDirectory,
                               logPath: context.log.path)
         let interval = context.inputs["poll_ms"].flatMap(Int.init).map { Duration.milliseconds($0) }

@@ -100,6 +100,33 @@ struct ResumePlannerTests {
         }
     }
 
+    @Test("a task that reads how the run goes is rendered when it starts, and runs again on a resume; a skipped failure() task is decided again")
+    func runProgressReaders() throws {
+        let wf = try workflow("""
+            tasks:
+              a:
+                run: echo a
+              report:
+                needs: [a]
+                env:
+                  A: ${{ tasks.a.status }}
+                run: echo "$A"
+              alert:
+                needs: [a]
+                if: ${{ failure() }}
+                run: echo alert
+            """)
+        let scope = EvaluationScope(params: [:], runID: 2)
+        let fresh = ResumePlanner(actionVersions: versions).plan(wf, prior: [:], scope: scope)
+        #expect(fresh.decision(for: TaskID("report"))?.fingerprint == nil)
+        #expect(fresh.rendered[1] == nil, "never rendered before a's status is known")
+        var prior = succeeded(wf, scope: scope, outputs: [:])
+        prior[TaskID("alert")] = PriorTask(status: .skipped, fingerprint: nil, reason: "condition is false", attempts: 0)
+        let resumed = ResumePlanner(actionVersions: versions).plan(wf, prior: prior, scope: scope)
+        #expect(kinds(resumed) == ["a": .reuse, "report": .run, "alert": .run])
+        #expect(resumed.decision(for: TaskID("report"))?.reason.hasPrefix("reads how the run is going") == true)
+    }
+
     @Test("succeeded tasks with unchanged fingerprints are reused; always_run runs again")
     func reuse() throws {
         let wf = try workflow(chain)

@@ -51,7 +51,12 @@ struct ExpressionParserTests {
     @Test("rejects", arguments: [
         ("params.x = 1", "unexpected '='"),
         ("params", "'params' takes one name"),
-        ("tasks.a.result", "a task output is written"),
+        ("tasks.a.result", "a task is read as 'tasks.ID.outputs.KEY', 'tasks.ID.status' or 'tasks.ID.error'"),
+        ("failed()", "unknown function 'failed()'"),
+        ("params.a()", "unknown function 'params.a()'"),
+        ("failure(1)", "'failure()' takes no arguments"),
+        ("failure", "unknown name 'failure'"),
+        ("run.summary", "unknown run property 'summary'"),
         ("run.pid", "unknown run property"),
         ("steps.a", "unknown name 'steps'"),
         ("(params.a", "expected ')'"),
@@ -68,6 +73,24 @@ struct ExpressionParserTests {
         } catch {
             #expect(error.message.contains(message), "\(error.message)")
         }
+    }
+
+    @Test("status functions, task statuses and the run summary parse to their references and print back")
+    func statusReferences() throws {
+        let e = try ExpressionParser.parse("failure() || (always() && !cancelled()) || success()")
+        #expect(e.references == [.status(.failure), .status(.always), .status(.cancelled), .status(.success)])
+        #expect(e.description == "(failure() || (always() && !cancelled())) || success()")
+        #expect(try ExpressionParser.parse("tasks.load.status == 'failed'").references == [.taskStatus(TaskID("load"))])
+        #expect(try ExpressionParser.parse("tasks.load.error").references == [.taskError(TaskID("load"))])
+        #expect(try ExpressionParser.parse("run.summary_json").references == [.runSummary])
+        let scope = EvaluationScope(params: [:])
+        var failed = scope
+        failed.upstream = UpstreamStatus(failed: true)
+        #expect(e.evaluate(in: scope).isTruthy)
+        #expect(try ExpressionParser.parse("failure()").evaluate(in: failed) == .bool(true))
+        #expect(try ExpressionParser.parse("success()").evaluate(in: failed) == .bool(false))
+        #expect(try ExpressionParser.parse("success()").evaluate(in: scope) == .bool(true))
+        #expect(try ExpressionParser.parse("tasks.x.status").evaluate(in: scope) == .string("pending"))
     }
 
     @Test("nesting past the bound is refused, not recursed into")

@@ -211,4 +211,8 @@ package final class MemoryLog: AttemptLog, @unchecked Sendable {
     package func write(_ line: String) {
         lock.withLock { written.append(line.hasSuffix("\n") ? String(line.dropLast()) : line) }
     }
+
+    package func tail(_ count: Int, width: Int) -> [String] {
+        MemoryLog.lastLines(of: lines.joined(separator: "\n"), count, width: width)
+    }
 }
