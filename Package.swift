@@ -31,14 +31,16 @@ let package = Package(
         // C shims split by job: processes (spawn, pidfd, epoll) and HTTP (libcurl through dlopen, no libcurl header).
         .target(name: "CFlowSystem"),
         .target(name: "CFlowHTTP"),
+        // HTTP requests (the Databento source, `http.post`).
+        .target(name: "FlowHTTP", dependencies: ["CFlowHTTP"], swiftSettings: startup),
         // The one real CommandRunner: spawning, reaping, process groups and attempt log files.
         .target(name: "FlowProcess", dependencies: ["FlowCore", "CFlowSystem"], swiftSettings: startup),
         .target(name: "FlowTasks", dependencies: [
-            "FlowCore", .product(name: "GRDB", package: "GRDB.swift"),
+            "FlowCore", "FlowHTTP", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ], swiftSettings: startup),
         .target(name: "MarketData", dependencies: [
-            "FlowCore", "CFlowHTTP", .product(name: "GRDB", package: "GRDB.swift"),
+            "FlowCore", "FlowHTTP", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ], swiftSettings: startup),
         .target(name: "FlowCLI", dependencies: [

@@ -11,7 +11,7 @@
 
 /* libcurl is opened on first use rather than linked: linked (as FoundationNetworking links it), it and the ~30
  * libraries it needs are loaded and relocated at every start of flow, about 5 ms, for an HTTP client that only
- * the Databento source uses. curl_abi.h declares the types and constants, so no libcurl header is needed. */
+ * the Databento source and `http.post` use. curl_abi.h declares the types and constants, so no libcurl header is needed. */
 static struct {
     flow_curlcode (*global_init)(long);
     FLOW_CURL *(*easy_init)(void);
@@ -113,9 +113,8 @@ static int on_progress(void *raw, flow_curl_off_t dltotal, flow_curl_off_t dlnow
     return __atomic_load_n(&t->cancel->cancelled, __ATOMIC_RELAXED) ? 1 : 0; /* non-zero aborts the transfer */
 }
 
-int flow_http_get(const char *url, const char *authorization, const char *user_agent, long connect_timeout_ms,
-                  long idle_timeout_s, long total_timeout_ms, const struct flow_http_cancel_flag *cancel,
-                  struct flow_http_response *out) {
+int flow_http_send(const struct flow_http_request *request, const struct flow_http_cancel_flag *cancel,
+                   struct flow_http_response *out) {
     memset(out, 0, sizeof *out);
     out->retry_after = -1;
     out->content_length = -1;
@@ -130,24 +129,35 @@ int flow_http_get(const char *url, const char *authorization, const char *user_a
         return -1;
     }
     struct transfer t = { out, 0, cancel, 0 };
-    struct curl_slist *headers = curl.slist_append(NULL, authorization);
-    if (headers == NULL) {
-        curl.easy_cleanup(easy);
-        out->error = FLOW_HTTP_FAILED;
-        return -1;
+    struct curl_slist *headers = NULL;
+    for (size_t i = 0; i < request->header_count; i++) {
+        struct curl_slist *grown = curl.slist_append(headers, request->headers[i]);
+        if (grown == NULL) {
+            curl.slist_free_all(headers);
+            curl.easy_cleanup(easy);
+            out->error = FLOW_HTTP_OUT_OF_MEMORY;
+            return -1;
+        }
+        headers = grown;
     }
-    curl.easy_setopt(easy, FLOW_CURLOPT_URL, url);
-    curl.easy_setopt(easy, FLOW_CURLOPT_HTTPGET, 1L);
-    curl.easy_setopt(easy, FLOW_CURLOPT_HTTPHEADER, headers);
-    curl.easy_setopt(easy, FLOW_CURLOPT_USERAGENT, user_agent);
+    curl.easy_setopt(easy, FLOW_CURLOPT_URL, request->url);
+    if (request->post) {
+        curl.easy_setopt(easy, FLOW_CURLOPT_POST, 1L);
+        curl.easy_setopt(easy, FLOW_CURLOPT_POSTFIELDSIZE, (long)request->body_length);
+        curl.easy_setopt(easy, FLOW_CURLOPT_POSTFIELDS, request->body ? request->body : "");
+    } else {
+        curl.easy_setopt(easy, FLOW_CURLOPT_HTTPGET, 1L);
+    }
+    if (headers != NULL) curl.easy_setopt(easy, FLOW_CURLOPT_HTTPHEADER, headers);
+    curl.easy_setopt(easy, FLOW_CURLOPT_USERAGENT, request->user_agent);
     /* No redirects: the credentials go to the host that was asked, and nowhere else. */
     curl.easy_setopt(easy, FLOW_CURLOPT_FOLLOWLOCATION, 0L);
     curl.easy_setopt(easy, FLOW_CURLOPT_NOSIGNAL, 1L);
-    curl.easy_setopt(easy, FLOW_CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
+    curl.easy_setopt(easy, FLOW_CURLOPT_CONNECTTIMEOUT_MS, request->connect_timeout_ms);
     /* Less than a byte a second for `idle_timeout_s` seconds is a stalled server. */
     curl.easy_setopt(easy, FLOW_CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl.easy_setopt(easy, FLOW_CURLOPT_LOW_SPEED_TIME, idle_timeout_s);
-    curl.easy_setopt(easy, FLOW_CURLOPT_TIMEOUT_MS, total_timeout_ms);
+    curl.easy_setopt(easy, FLOW_CURLOPT_LOW_SPEED_TIME, request->idle_timeout_s);
+    curl.easy_setopt(easy, FLOW_CURLOPT_TIMEOUT_MS, request->total_timeout_ms);
     curl.easy_setopt(easy, FLOW_CURLOPT_WRITEFUNCTION, on_body);
     curl.easy_setopt(easy, FLOW_CURLOPT_WRITEDATA, &t);
     curl.easy_setopt(easy, FLOW_CURLOPT_HEADERFUNCTION, on_header);

@@ -12,6 +12,9 @@ package struct ActionInput: Sendable, Hashable {
         /// A mapping of names to values (`bind: { name: ${{ params.who }} }`), each handed to the action as the
         /// input `NAME.KEY`; values may use `${{ }}`.
         case bindings
+        /// A mapping of HTTP header names to values, each handed to the action as the input `NAME.HEADER`;
+        /// values may use `${{ }}` (the action refuses one with a line break).
+        case headers
     }
 
     /// How values reach a `code` input, for the validator's hint.

@@ -185,17 +185,25 @@ extension WorkflowBuilder {
                 } else {
                     out.append((name, Template(literal: "", location: value.location)))
                 }
-            case .bindings:
+            case .bindings, .headers:
+                let headers = kind == .headers
                 guard case .mapping(let entries, _) = value else {
-                    error(value.location, "'with.\(name)' must be a mapping of parameter names to values, not \(value.typeName)",
-                          notes: ["for example:", "  \(name):", "    who: ${{ params.who }}"])
+                    error(value.location, "'with.\(name)' must be a mapping of \(headers ? "header" : "parameter") names to values, not \(value.typeName)",
+                          notes: ["for example:", "  \(name):", headers ? "    Authorization: Bearer ${{ env.TOKEN }}" : "    who: ${{ params.who }}"])
                     continue
                 }
                 out.append((name, Template(literal: "", location: value.location)))
                 for (entryKey, entryValue) in entries {
-                    guard let entry = entryKey.scalarText, KeyName.isValidParameter(entry) else {
-                        error(entryKey.location, "'\(entryKey.scalarText ?? entryKey.typeName)' is not a parameter name in 'with.\(name)'",
-                              notes: ["parameter names use letters, digits and '_' and start with a letter or '_'"])
+                    guard let entry = entryKey.scalarText,
+                          headers ? WorkflowBuilder.isHeaderName(entry) : KeyName.isValidParameter(entry) else {
+                        let shown = entryKey.scalarText ?? entryKey.typeName
+                        if headers {
+                            error(entryKey.location, "'\(shown)' is not an HTTP header name in 'with.\(name)'",
+                                  notes: ["header names use letters, digits and !#$%&'*+-.^_`|~"])
+                        } else {
+                            error(entryKey.location, "'\(shown)' is not a parameter name in 'with.\(name)'",
+                                  notes: ["parameter names use letters, digits and '_' and start with a letter or '_'"])
+                        }
                         continue
                     }
                     if let t = template(entryValue, key: "with.\(name).\(entry)", owner: id) { out.append(("\(name).\(entry)", t)) }
@@ -203,6 +211,13 @@ extension WorkflowBuilder {
             }
         }
         return out
+    }
+
+    /// An HTTP header name: a token of RFC 9110, at most 64 characters.
+    static func isHeaderName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 64 && name.unicodeScalars.allSatisfy { c in
+            c.isASCII && (c.properties.isAlphabetic || ("0"..."9").contains(c) || "!#$%&'*+-.^_`|~".unicodeScalars.contains(c))
+        }
     }
 
     mutating func checkAction(_ name: String, at location: SourceLocation, with: [(name: String, value: Template)],
@@ -215,7 +230,7 @@ extension WorkflowBuilder {
             return
         }
         let known = signature.inputs.map(\.name)
-        let bindings = Set(signature.inputs.filter { $0.kind == .bindings }.map(\.name))
+        let bindings = Set(signature.inputs.filter { $0.kind == .bindings || $0.kind == .headers }.map(\.name))
         var keyLocations: [String: SourceLocation] = [:]
         if case .mapping(let pairs, _)? = withNode {
             for (key, _) in pairs { if let k = key.scalarText { keyLocations[k] = key.location } }

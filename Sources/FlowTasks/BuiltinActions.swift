@@ -7,5 +7,6 @@ package enum BuiltinActions {
         ShellAction(),
         SQLAction(),
         HealthCheckAction(),
+        HTTPPostAction(),
     ]
 }

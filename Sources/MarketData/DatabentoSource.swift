@@ -1,4 +1,5 @@
 import FlowCore
+import FlowHTTP
 import Foundation
 
 /// Databento's historical HTTP API: `metadata.get_dataset_range` and `timeseries.get_range` (CSV).

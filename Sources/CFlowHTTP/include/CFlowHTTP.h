@@ -3,7 +3,7 @@
 
 #include <stddef.h>
 
-/// Why flow_http_get failed.
+/// Why flow_http_send failed.
 enum flow_http_error {
     FLOW_HTTP_OK = 0,
     FLOW_HTTP_NO_LIBCURL,       // libcurl.so.4 could not be loaded
@@ -27,17 +27,29 @@ struct flow_http_response {
     int curl_code;              // libcurl's CURLcode when error is FLOW_HTTP_FAILED or another failure
 };
 
-/// Set from any thread to stop a flow_http_get in progress (within about a second).
+/// Set from any thread to stop a flow_http_send in progress (within about a second).
 struct flow_http_cancel_flag { int cancelled; };
 void flow_http_cancel(struct flow_http_cancel_flag *flag);
 
-/// An HTTP(S) GET through libcurl, loaded on first use (dlopen) rather than at every start of flow. Sends the
-/// `authorization` header line as given, follows no redirect, gives up after `connect_timeout_ms` to connect,
-/// `idle_timeout_s` without a byte, or `total_timeout_ms` in all. Blocks: call it on a thread of its own.
-/// 0 on a complete response (whatever its status), -1 with `out->error` set otherwise.
-int flow_http_get(const char *url, const char *authorization, const char *user_agent, long connect_timeout_ms,
-                  long idle_timeout_s, long total_timeout_ms, const struct flow_http_cancel_flag *cancel,
-                  struct flow_http_response *out);
+/// One request: a GET, or a POST of `body` when `post` is set.
+struct flow_http_request {
+    const char *url;
+    const char *const *headers;  // whole header lines ("Name: value"), sent as given
+    size_t header_count;
+    int post;
+    const char *body;
+    size_t body_length;
+    const char *user_agent;
+    long connect_timeout_ms;     // to connect
+    long idle_timeout_s;         // without a byte
+    long total_timeout_ms;       // in all
+};
+
+/// An HTTP(S) request through libcurl, loaded on first use (dlopen) rather than at every start of flow. Follows
+/// no redirect. Blocks: call it on a thread of its own. 0 on a complete response (whatever its status), -1 with
+/// `out->error` set otherwise.
+int flow_http_send(const struct flow_http_request *request, const struct flow_http_cancel_flag *cancel,
+                   struct flow_http_response *out);
 void flow_http_response_free(struct flow_http_response *response);
 
 #endif

@@ -3,11 +3,11 @@ import Foundation
 /// Removes a secret from text that came from outside (a vendor's error body, a proxy's page) in every form it
 /// travels in — plain, URL-encoded, base64 (of the key and of the `key:` Basic-auth pair) — and caps the text's
 /// length, before it reaches a log, an error, the state database or `status --json`.
-struct SecretScrubber: Sendable {
-    static let maxLength = 500
+package struct SecretScrubber: Sendable {
+    package static let maxLength = 500
     private let forms: [String]
 
-    init(secret: String) {
+    package init(secret: String) {
         guard !secret.isEmpty else {
             forms = []
             return
@@ -26,7 +26,7 @@ struct SecretScrubber: Sendable {
         self.forms = forms.filter { $0.count >= 4 }.sorted { $0.count > $1.count }
     }
 
-    func clean(_ text: String) -> String {
+    package func clean(_ text: String) -> String {
         var out = text
         for form in forms {
             out = out.replacingOccurrences(of: form, with: "[redacted]")
