@@ -11,7 +11,7 @@ struct PendingReference {
 
 /// Walks the YAML tree, checks keys and types, and builds the workflow model.
 struct WorkflowBuilder {
-    static let topKeys = ["name", "description", "params", "env", "defaults", "max_parallel", "schedule", "tasks"]
+    static let topKeys = ["name", "description", "params", "env", "defaults", "max_parallel", "schedule", "on_failure", "tasks"]
     static let taskKeys = ["needs", "run", "shell", "uses", "with", "env", "if", "retries", "retry_delay",
                            "timeout", "working_directory", "always_run", "continue_on_error", "description"]
     static let defaultKeys = ["retries", "retry_delay", "timeout", "working_directory", "shell"]
@@ -78,7 +78,8 @@ struct WorkflowBuilder {
             error(location, "missing required key 'tasks'")
             return nil
         }
-        let tasks = parseTasks(tasksNode, defaults: defaults)
+        var tasks = parseTasks(tasksNode, defaults: defaults)
+        if let node = fields["on_failure"] { applyOnFailure(node, to: &tasks) }
         checkNotifyMissed(tasks)
         return Workflow(name: name, description: description, path: file, params: params, env: env,
                         maxParallel: maxParallel, schedule: schedule, tasks: tasks)

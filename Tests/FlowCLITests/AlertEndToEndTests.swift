@@ -157,6 +157,60 @@ extension EndToEnd {
             }
         }
 
+        @Test("on_failure: the listed task needs every other task and runs only when one failed, once, after its retries")
+        func onFailureShorthand() async throws {
+            let hook = try WebhookReceiver()
+            let p = Project()
+            try p.workflow("w", """
+                on_failure: [alert]
+                tasks:
+                  a:
+                    run: echo a
+                  b:
+                    retries: 1
+                    retry_delay: 10ms
+                    run: test -f ok
+                  c:
+                    needs: [b]
+                    run: echo c
+                  alert:
+                    uses: http.post
+                    with:
+                      url: ${{ env.ALERT_URL }}
+                """)
+            let env = ["ALERT_URL": hook.baseURL + "/a"]
+            #expect(try await p.flow("run", "w", env: env).status == 1)
+            #expect(hook.requests.count == 1)
+            #expect(try await p.taskStatuses("w") == ["a": "succeeded", "b": "failed", "c": "skipped", "alert": "succeeded"])
+            let plan = try await p.flow("plan", "w", "--fresh")
+            #expect(plan.status == 0)
+            try p.dir.write("ok", "")
+            #expect(try await p.flow("run", "w", env: env).status == 0)
+            #expect(hook.requests.count == 1, "a resumed run that succeeds posts nothing")
+            #expect(try await p.taskStatuses("w")["alert"] == "skipped")
+        }
+
+        @Test("daily-update's shipped alert, uncommented, posts once when the run fails and stays quiet without ALERT_URL")
+        func dailyUpdateAlert() async throws {
+            let hook = try WebhookReceiver()
+            let p = Project()
+            let shipped = try String(contentsOfFile: Repository.root + "/workflows/daily-update.yaml", encoding: .utf8)
+            var lines = shipped.components(separatedBy: "\n")
+            let start = try #require(lines.firstIndex(of: "  # alert:"), "the shipped workflow has its commented alert task")
+            for i in start..<lines.count where lines[i].hasPrefix("  # ") { lines[i] = "  " + lines[i].dropFirst(4) }
+            try p.workflow("daily-update", lines.joined(separator: "\n").replacingOccurrences(of: "retry_delay: 10s", with: "retry_delay: 10ms"))
+            #expect(try await p.flow("validate", "daily-update").status == 0)
+            let broken = ["-p", "source=csv", "-p", "csv_dir=missing-folder"]
+            let failed = try await p.flow(arguments: ["run", "daily-update"] + broken, env: ["ALERT_URL": hook.baseURL + "/hook"])
+            #expect(failed.status == 1)
+            #expect(hook.requests.count == 1)
+            let body = try #require(try JSONSerialization.jsonObject(with: Data((hook.requests.first?.body ?? "").utf8)) as? [String: Any])
+            #expect((body["failed_tasks"] as? [[String: Any]])?.first?["task"] as? String == "detect-gap")
+            let quiet = try await p.flow(arguments: ["run", "daily-update", "--fresh"] + broken)
+            #expect(quiet.status == 1)
+            #expect(hook.requests.count == 1, "no ALERT_URL: the alert is skipped")
+        }
+
         @Test("hostile inputs: another scheme, a header value with a line break, a body that is not JSON; nothing is sent")
         func hostileInputs() async throws {
             let hook = try WebhookReceiver()
