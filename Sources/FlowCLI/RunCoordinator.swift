@@ -21,8 +21,22 @@ struct RunCoordinator {
     var tick: (at: Int64, intervalStart: Int64?)? = nil
     /// The state database a caller already holds open (a scheduler pass), so this process keeps one connection.
     var openStore: StateStore? = nil
+    /// A `notify_missed` run: only that task of the workflow, alone (its `needs` and `if:` do not apply), told
+    /// which ticks were missed. Recorded as the workflow `NAME+missed`, apart from the workflow's own runs.
+    var missed: (task: TaskID, ticks: [MissedTick])? = nil
     var gracePeriod: Duration
     let logger = Logger(label: "flow.run")
+
+    /// The one-task workflow a `notify_missed` run executes.
+    static func notifying(_ workflow: Workflow, with task: TaskID) -> Workflow {
+        var alone = workflow.task(task).map { [$0] } ?? []
+        for i in alone.indices {
+            alone[i].needs = []
+            alone[i].condition = nil
+        }
+        return Workflow(name: workflow.name + "+missed", description: workflow.description, path: workflow.path,
+                        params: workflow.params, env: workflow.env, maxParallel: 1, schedule: nil, tasks: alone)
+    }
 
     func run(workflowName: String, parameterValues: [String]) async throws(CommandFailure) -> FlowExit {
         // Before anything can start a task: a Ctrl-C at any moment from here on is heard and recorded.
@@ -32,7 +46,8 @@ struct RunCoordinator {
         // A task's `setsid` daemon becomes flow's child when its parent ends, so it can be found and stopped.
         ProcessGroups.adoptOrphans()
         let path = try project.locate(workflowName)
-        let workflow = try project.load(path)
+        var workflow = try project.load(path)
+        if let missed { workflow = RunCoordinator.notifying(workflow, with: missed.task) }
         let overrides = try RunSetup.overrides(parameterValues, for: workflow)
         let now = try RunSetup.clock()
         let store: StateStore
@@ -86,7 +101,8 @@ struct RunCoordinator {
         // A resumed scheduled run keeps its tick.
         let scheduled = setup.resuming.flatMap { run in run.scheduledFor.map { (at: $0, intervalStart: run.intervalStart) } } ?? tick
         let tickFields = RunSetup.tickFields(scheduled)
-        let (plan, scope) = try setup.plan(runID: runID, store: store, actionVersions: project.actionVersions, schedule: tickFields)
+        var (plan, scope) = try setup.plan(runID: runID, store: store, actionVersions: project.actionVersions, schedule: tickFields)
+        scope.missedTicks = missed?.ticks ?? []
         let params = setup.nonDefaultParams
         if setup.resuming != nil {
             // `flow resume` has no --fresh: only `flow run` can start over.
@@ -115,6 +131,7 @@ struct RunCoordinator {
         var engineOptions = options
         engineOptions.taskEnvironment = ["FLOW_STATE": store.path]
         for field in RunScheduleField.allCases { engineOptions.taskEnvironment[field.environmentName] = tickFields[field] ?? "" }
+        if let missed { engineOptions.taskEnvironment["FLOW_MISSED_TICKS"] = missed.ticks.map(\.tick).joined(separator: " ") }
         let (groups, inherited) = (project.groups, InheritedEnvironment(HostEnvironment.all))
         let engine = Engine(registry: project.registry, store: store, options: engineOptions,
                             runner: { folder in ProcessCommandRunner(groups: groups, logFolder: folder, inherited: inherited) },

@@ -147,7 +147,7 @@ struct ScheduleCommand: Subcommand {
         guard workflows.count == 1, let name = workflow else { throw ParsedArguments.usage(Self.spec, "ledger takes one workflow") }
         let project = Project(options: global)
         let wf = try project.load(try project.locate(name))
-        let zone = wf.schedule.flatMap { ZoneNames.zone(named: $0.timeZone) } ?? .gmt
+        let zone = CronSchedule([], timeZone: wf.schedule.flatMap { ZoneNames.zone(named: $0.timeZone) } ?? .gmt)
         let entries: [LedgerEntry]
         do {
             entries = try project.existingStore()?.ledger(of: wf.name) ?? []
@@ -156,7 +156,7 @@ struct ScheduleCommand: Subcommand {
         }
         let rows = entries.map { entry in
             LedgerRow(tickUtc: ISOTime.format(entry.tick),
-                      local: ISOTime.format(entry.tick, offset: zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(entry.tick)))),
+                      local: zone.tick(at: entry.tick).localText,
                       status: entry.status, runId: entry.runID, runStatus: entry.runStatus?.rawValue)
         }
         if json { return try JSONDocument.print(LedgerDocument(workflow: wf.name, ticks: rows)) }

@@ -73,12 +73,33 @@ struct SchedulePass {
             for entry in entries where !entry.outcome.startsRun {
                 Console.out("\(workflow.name): tick \(ISOTime.format(entry.tick)) \(entry.outcome.rawValue)")
             }
+            let misses = entries.filter(\.outcome.isMiss)
+            if let task = schedule.notifyMissed, !misses.isEmpty {
+                // Before the runs: a long catch-up run must not delay the news that evenings were lost.
+                let missed = misses.map { entry in
+                    MissedTick(tick: ISOTime.format(entry.tick), local: ticks.tick(at: entry.tick).localText, status: entry.outcome.rawValue)
+                }
+                try await notify(workflow, path: path, task: task, missed: missed)
+            }
             pending += entries.filter(\.outcome.startsRun).map { Pending(tick: $0.tick, resume: nil) }
             return try await start(pending, of: workflow, path: path, store: store, ticks: ticks, into: &result)
         } catch let failure as CommandFailure {
             throw failure
         } catch {
             throw CommandFailure(.internalError, "flow: \(error)")
+        }
+    }
+
+    /// Runs the `notify_missed` task alone, once for this pass's misses. Its failure is its own run's: the pass
+    /// goes on to the ticks that run.
+    private func notify(_ workflow: Workflow, path: String, task: TaskID, missed: [MissedTick]) async throws(CommandFailure) {
+        Console.out("\(workflow.name): \(missed.count) missed tick\(missed.count == 1 ? "" : "s"); notifying with task '\(task)'")
+        let coordinator = RunCoordinator(project: project, maxParallel: nil, keepGoing: false, fresh: true, resume: nil,
+                                         openStore: store, missed: (task, missed), gracePeriod: gracePeriod)
+        do {
+            _ = try await coordinator.run(workflowName: path, parameterValues: [])
+        } catch let failure where failure.exit == .alreadyRunning {
+            Console.out("\(workflow.name): a notification of missed ticks is already running; not sent twice")
         }
     }
 

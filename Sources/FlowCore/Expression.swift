@@ -177,6 +177,8 @@ package struct EvaluationScope: Sendable {
     package var taskErrors: [TaskID: String] = [:]
     /// `run.summary_json` as it stands.
     package var runSummary: String = ""
+    /// For a `notify_missed` run: the ticks it notifies of, which its summary lists.
+    package var missedTicks: [MissedTick] = []
     /// The upstream of the task whose condition is evaluated; all succeeded unless the run says otherwise.
     package var upstream = UpstreamStatus()
 

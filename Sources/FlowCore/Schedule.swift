@@ -46,3 +46,17 @@ package struct Schedule: Sendable, Hashable {
         self.location = location
     }
 }
+
+/// A tick the scheduler recorded as missed, as a `notify_missed` run hears of it (RFC 3339 UTC and local).
+package struct MissedTick: Sendable, Hashable, Encodable {
+    package var tick: String
+    package var local: String
+    /// `missed-downtime`, `dropped-over-cap` or `outside-window`.
+    package var status: String
+
+    package init(tick: String, local: String, status: String) {
+        self.tick = tick
+        self.local = local
+        self.status = status
+    }
+}

@@ -39,6 +39,9 @@ package struct CronSchedule: Sendable {
         return all.sorted().filter { seen.insert($0).inserted }.prefix(count).map { Tick(utc: $0, offset: offset(at: $0)) }
     }
 
+    /// `utc` as a tick of this schedule's zone, for showing its local time.
+    package func tick(at utc: Int64) -> Tick { Tick(utc: utc, offset: offset(at: utc)) }
+
     /// The last tick strictly before `instant`, if one falls in the 50 years before it: the start of the
     /// interval a tick closes.
     package func tick(before instant: Int64) -> Tick? {

@@ -94,6 +94,7 @@ package struct RunPlan: Sendable {
         for task in execution.reusedOutputs.keys { scope.taskStatuses[task] = TaskStatus.succeeded.rawValue }
         summary = RunSummary(workflow: execution.workflow.name, runID: runID, startedAt: scope.runStartedAt,
                              scheduledFor: scope.schedule[.scheduledFor] ?? "")
+        summary.missedTicks = scope.missedTicks
         scope.runSummary = summary.json
         self.scope = scope
         statuses = [TaskStatus](repeating: .pending, count: count)

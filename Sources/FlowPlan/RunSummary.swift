@@ -1,3 +1,4 @@
+import FlowCore
 import Foundation
 
 /// `run.summary_json` and `$FLOW_RUN_SUMMARY`: what an alert needs to say about a run while it is going — the
@@ -30,6 +31,8 @@ package struct RunSummary: Sendable, Encodable {
     /// `running` while nothing has failed, then `failed`, or `interrupted` after a signal.
     var status = "running"
     var failures: [Failure] = []
+    /// A `notify_missed` run's ticks; the key is left out for every other run.
+    var missedTicks: [MissedTick] = []
 
     enum CodingKeys: String, CodingKey {
         case version, workflow, status
@@ -38,6 +41,7 @@ package struct RunSummary: Sendable, Encodable {
         case scheduledFor = "scheduled_for"
         case failures = "failed_tasks"
         case unlisted = "more_failed_tasks"
+        case missedTicks = "missed_ticks"
     }
 
     init(workflow: String, runID: Int64, startedAt: String, scheduledFor: String) {
@@ -57,6 +61,7 @@ package struct RunSummary: Sendable, Encodable {
         try container.encode(status, forKey: .status)
         try container.encode(Array(failures.prefix(RunSummary.listedFailures)), forKey: .failures)
         try container.encode(max(0, failures.count - RunSummary.listedFailures), forKey: .unlisted)
+        if !missedTicks.isEmpty { try container.encode(missedTicks.prefix(100).map { $0 }, forKey: .missedTicks) }
     }
 
     /// One line of JSON, keys sorted so the same run state always reads the same.

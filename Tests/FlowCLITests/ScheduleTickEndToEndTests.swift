@@ -82,6 +82,43 @@ extension EndToEnd {
             #expect(ranTicks == rows.filter { $0.status == "caught-up" }.map(\.tickUtc))
         }
 
+        @Test("a miss notifies once: the notify_missed task runs alone with the missed ticks, before the caught-up run; the next pass sends nothing")
+        func missNotifiesOnce() async throws {
+            let hook = try WebhookReceiver()
+            let p = Project()
+            let workflow = Self.nightly("catchup: latest\n  notify_missed: alert") + """
+
+                  alert:
+                    needs: [work]
+                    if: ${{ failure() }}
+                    uses: http.post
+                    with:
+                      url: ${{ env.ALERT_URL }}
+                  note:
+                    needs: [work]
+                    run: echo "missed=$FLOW_MISSED_TICKS" >> notes.txt
+                """
+            try p.workflow("nightly", workflow)
+            let env = ["ALERT_URL": hook.baseURL + "/missed"]
+            #expect(try await p.flow(arguments: ["schedule", "tick", "--now", "2026-01-01T00:00:00Z"], env: env).status == 0)
+            let pass = try await p.flow(arguments: ["schedule", "tick", "--now", "2026-01-04T11:00:00Z"], env: env)
+            #expect(pass.status == 0, "\(pass.stdout)\(pass.stderr)")
+            #expect(pass.stdout.contains("nightly: 3 missed ticks; notifying with task 'alert'"), "\(pass.stdout)")
+            #expect(hook.requests.count == 1, "its needs and if: do not apply to a notification of misses")
+            let body = try #require(try JSONSerialization.jsonObject(with: Data((hook.requests.first?.body ?? "").utf8)) as? [String: Any])
+            let missed = try #require(body["missed_ticks"] as? [[String: Any]])
+            #expect(missed.map { $0["tick"] as? String } == ["2026-01-01T10:00:00Z", "2026-01-02T10:00:00Z", "2026-01-03T10:00:00Z"])
+            #expect(missed.first?["local"] as? String == "2026-01-01T20:00:00+10:00")
+            #expect(missed.allSatisfy { $0["status"] as? String == "missed-downtime" })
+            #expect(body["workflow"] as? String == "nightly+missed")
+            // The caught-up evening ran as usual, its own alert skipped; the notification is not the workflow's run.
+            #expect(p.lines("ran.txt").count == 1)
+            #expect(try await p.taskStatuses("nightly")["alert"] == "skipped")
+            #expect(p.lines("notes.txt") == ["missed="], "the workflow's run is not a notification")
+            #expect(try await p.flow(arguments: ["schedule", "tick", "--now", "2026-01-04T11:05:00Z"], env: env).status == 0)
+            #expect(hook.requests.count == 1, "a pass that records no miss notifies nobody")
+        }
+
         @Test("two passes at once: each tick runs once")
         func concurrentPasses() async throws {
             let p = Project()
