@@ -10,12 +10,18 @@ import Glibc
 /// what it does.
 protocol Subcommand: Sendable {
     static var spec: CommandSpec { get }
+    /// The spec to parse `words` (the command's arguments) with: `spec`, unless the first argument changes it.
+    static func spec(for words: ArraySlice<String>) -> CommandSpec
     init(_ arguments: ParsedArguments) throws(CommandFailure)
     func run() async throws
 }
 
 /// `flow`: finds the subcommand, parses its arguments, runs it, and maps every outcome to flow's exit codes
 /// (usage errors exit 2).
+extension Subcommand {
+    static func spec(for words: ArraySlice<String>) -> CommandSpec { spec }
+}
+
 package enum FlowCommand {
     static let version = "0.1.0"
     static let abstract = "A declarative workflow runner: YAML tasks, a parallel DAG, SQLite checkpoints, resume after any failure."
@@ -61,8 +67,9 @@ package enum FlowCommand {
             break
         }
         let type = try command(named: first)
-        let parsed = try ParsedArguments(words.dropFirst(), for: type.spec)
-        if parsed.wantsHelp { return Console.out(type.spec.helpText) }
+        let spec = type.spec(for: words.dropFirst())
+        let parsed = try ParsedArguments(words.dropFirst(), for: spec)
+        if parsed.wantsHelp { return Console.out(spec.helpText) }
         let command = try type.init(parsed)
         // Commands block — SQLite reads and writes, the lease, recovering a dead run — so they run on a thread of
         // their own, never on one of Swift's two cooperative threads, which signal handling and the engine's

@@ -4,26 +4,43 @@ import FlowSpec
 import FlowStore
 import Foundation
 
-/// `flow schedule next|tick|ledger`: when a schedule fires next, one scheduler pass, and what passes decided.
+/// `flow schedule next|tick|ledger|install|uninstall`: when a schedule fires next, one scheduler pass, what passes
+/// decided, and the OS timer that runs the passes.
 struct ScheduleCommand: Subcommand {
-    static let actions = ["next", "tick", "ledger"]
+    static let actions = ["next", "tick", "ledger", "install", "uninstall"]
 
     static let spec = CommandSpec(
         name: "schedule", abstract: "Show when schedules fire, run the ticks that are due, or show the ledger of decided ticks.",
         arguments: [
             .init(name: "action", help: "next: the next ticks strictly after --from (default now). tick: one scheduler pass "
-                  + "(the named workflows, or every scheduled one). ledger: a workflow's decided ticks."),
+                  + "(the named workflows, or every scheduled one). ledger: a workflow's decided ticks. install/uninstall: a "
+                  + "systemd user timer (--systemd) or crontab line (--cron) that runs tick every 5 minutes for this project "
+                  + "(or one workflow of it)."),
             .init(name: "workflow", help: "Workflow names or paths (for next: one, or --cron and --timezone instead).", variadic: true),
         ],
         options: [
-            .init(name: "cron", value: "expression", repeatable: true, help: "A cron expression instead of a workflow's schedule."),
+            .init(name: "cron", value: "expression", repeatable: true,
+                  help: "next: a cron expression instead of a workflow's schedule. install/uninstall: --cron alone, for a crontab line."),
             .init(name: "timezone", value: "zone", help: "The IANA time zone of --cron (default UTC)."),
             .init(name: "from", value: "time", help: "Ticks strictly after this ISO 8601 time (default now, or FLOW_NOW)."),
             .init(name: "count", value: "N", help: "How many ticks (1-10000, default 5)."),
             .init(name: "now", value: "time", help: "tick: decide as of this ISO 8601 time (default now, or FLOW_NOW)."),
+            .init(name: "systemd", help: "install/uninstall: a systemd user service and timer in ~/.config/systemd/user."),
+            .init(name: "dry-run", help: "install/uninstall: print what would be written and run; change nothing."),
+            .init(name: "no-enable", help: "install/uninstall --systemd: write or remove the files only, without systemctl."),
             ExecutionOptions.grace,
             CommandSpec.json,
         ] + GlobalOptions.options)
+
+    /// `install` and `uninstall` read `--cron` as a flag (a crontab line), not as an expression.
+    static func spec(for words: ArraySlice<String>) -> CommandSpec {
+        guard let first = words.first, first == "install" || first == "uninstall" else { return spec }
+        var install = spec
+        install.options = install.options.map { option in
+            option.name == "cron" ? .init(name: "cron", help: "A line in the user's crontab.") : option
+        }
+        return install
+    }
 
     var global: GlobalOptions
     var action: String
@@ -36,6 +53,10 @@ struct ScheduleCommand: Subcommand {
     var from: String?
     var count: Int?
     var json: Bool
+    var systemd: Bool
+    var cronTable: Bool
+    var dryRun: Bool
+    var noEnable: Bool
 
     init(_ arguments: ParsedArguments) throws(CommandFailure) {
         global = GlobalOptions(arguments)
@@ -49,6 +70,10 @@ struct ScheduleCommand: Subcommand {
         from = arguments.value("from")
         count = try arguments.integer("count")
         json = arguments.flag("json")
+        systemd = arguments.flag("systemd")
+        cronTable = arguments.flag("cron")
+        dryRun = arguments.flag("dry-run")
+        noEnable = arguments.flag("no-enable")
     }
 
     struct Document: Encodable {
@@ -74,6 +99,7 @@ struct ScheduleCommand: Subcommand {
         switch action {
         case "tick": return try await tick()
         case "ledger": return try ledger()
+        case "install", "uninstall": return try installer()
         default: break
         }
         guard workflows.count <= 1 else { throw ParsedArguments.usage(Self.spec, "next takes one workflow") }
@@ -94,6 +120,36 @@ struct ScheduleCommand: Subcommand {
         Console.out("next \(ticks.count) tick\(ticks.count == 1 ? "" : "s") of \(what) (\(schedule.expressions.map(\.source).joined(separator: " | ")), \(zone)):")
         for tick in ticks { Console.out("  \(tick.utcText)  \(tick.localText)") }
         if ticks.count < count { Console.out("  (no further tick: 50 years pass without one)") }
+    }
+
+    /// `install` / `uninstall`: the OS entry that wakes flow for this project's passes.
+    private func installer() throws {
+        guard systemd != cronTable else {
+            throw ParsedArguments.usage(Self.spec, "\(action) takes one of --systemd or --cron")
+        }
+        guard workflows.count <= 1 else { throw ParsedArguments.usage(Self.spec, "\(action) takes at most one workflow") }
+        let project = Project(options: global)
+        var name: String?
+        if let workflow {
+            let loaded = try project.load(try project.locate(workflow))
+            guard loaded.schedule != nil else {
+                throw CommandFailure(.usage, "flow: '\(loaded.name)' has no schedule: add a 'schedule:' block first (docs/scheduling.md)")
+            }
+            name = loaded.name
+        } else if action == "install", Self.scheduledWorkflows(project).isEmpty {
+            Console.err("flow: note: no workflow in \(project.display(global.workflowsDirectory)) has a schedule yet; the timer will find nothing to do")
+        }
+        let explicitState = global.state != nil || !(HostEnvironment.value("FLOW_STATE") ?? "").isEmpty
+        let flowPath = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let installer = ScheduleInstaller(
+            target: systemd ? .systemd : .cron, projectDirectory: global.projectDirectory,
+            workflowsDirectory: global.workflowsDirectory, statePath: explicitState ? global.statePath : nil,
+            flowPath: FilePath.absolute(flowPath), workflow: name, environment: HostEnvironment.all)
+        if action == "install" {
+            try installer.install(dryRun: dryRun, enable: !noEnable)
+        } else {
+            try installer.uninstall(dryRun: dryRun, enable: !noEnable)
+        }
     }
 
     /// One scheduler pass over the named workflows, or every workflow with a schedule.
