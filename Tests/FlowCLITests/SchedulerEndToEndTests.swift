@@ -64,6 +64,29 @@ extension EndToEnd {
             #expect(p.lines("ran.txt") == ["2026-01-01T06:00:00Z"])
         }
 
+        @Test("kill -9 of the daemon mid-run: a new daemon resumes that run, kills what it left, and does not fire the tick again")
+        func killedDaemon() async throws {
+            let p = Project()
+            try p.workflow("six", Self.sixHourly)
+            try p.dir.write("hold", "")
+            let daemon = try p.start("scheduler", env: ["FLOW_NOW": "2026-01-01T05:59:59Z", "FLOW_TIME_SCALE": "1"])
+            #expect(await FlowBinary.eventually(timeout: 20) { p.dir.exists("held") })
+            daemon.signal(SIGKILL)
+            _ = await daemon.wait()
+            #expect(ProcessScan.anyProcess(matching: "sleep 30", under: p.root), "the killed daemon's task outlives it, until recovered")
+            try FileManager.default.removeItem(atPath: p.root + "/hold")
+            // Started again ten virtual minutes later, it runs until a virtual hour has passed.
+            let again = try await p.flow("scheduler", "--until", "2026-01-01T06:40:00Z",
+                                         env: ["FLOW_NOW": "2026-01-01T06:10:00Z", "FLOW_TIME_SCALE": "600"])
+            #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+            #expect(again.stdout.contains("six: tick 2026-01-01T06:00:00Z resumes run 1"), "\(again.stdout)")
+            #expect(p.lines("ran.txt") == ["2026-01-01T06:00:00Z"], "the tick ran once, in its own resumed run")
+            #expect(!ProcessScan.anyProcess(matching: "sleep 30", under: p.root), "the orphaned task was stopped")
+            let ledger = try await p.flow("schedule", "ledger", "six")
+            #expect(ledger.stdout.split(separator: "\n").filter { $0.contains("2026-01-01T06:00:00Z") }.count == 1, "\(ledger.stdout)")
+            #expect(ledger.stdout.contains("1 succeeded"), "\(ledger.stdout)")
+        }
+
         @Test("a pass that runs several caught-up ticks still hears SIGTERM during the second run (each run's signal handling stays live)")
         func termDuringSecondRun() async throws {
             let p = Project()
