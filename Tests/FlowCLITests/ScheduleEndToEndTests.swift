@@ -62,7 +62,7 @@ extension EndToEnd {
                 (["next", "--cron", "@daily", "--count", "0"], "--count must be between 1 and 10000, not 0"),
                 (["next", "--cron", "@daily", "--count", "many"], "--count takes a whole number"),
                 (["next", "--cron", "@daily", "--from", "yesterday"], "--from takes an ISO 8601 time"),
-                (["nxt", "--cron", "@daily"], "unknown action 'nxt'; actions: next, tick, ledger (did you mean 'next'?)"),
+                (["nxt", "--cron", "@daily"], "unknown action 'nxt'; actions: next, tick, ledger, install, uninstall (did you mean 'next'?)"),
                 (["next"], "name a workflow, or give --cron"),
                 (["next", "plain", "--cron", "@daily"], "give a workflow or --cron/--timezone, not both"),
                 (["next", "plain"], "workflow 'plain' has no schedule"),
