@@ -49,15 +49,7 @@ struct SchedulePass {
                             + (ticks.ticks(after: now, count: 1).first.map { "; next \($0.utcText) (\($0.localText))" } ?? ""))
                 return try await start(pending, of: workflow, path: path, store: store, ticks: ticks, into: &result)
             }
-            var due: [Int64] = []
-            var after = mark.watermark
-            while true {
-                let batch = ticks.ticks(after: after, count: 1_000).map(\.utc).filter { $0 <= now }
-                due += batch
-                if due.count > Self.maxDue { due.removeFirst(due.count - Self.maxDue) }
-                guard batch.count == 1_000, let last = batch.last else { break }
-                after = last
-            }
+            let due = ticks.ticks(after: mark.watermark, through: now, limit: Self.maxDue).map(\.utc)
             // Nothing due: nothing to record, and the watermark can stay (the next pass finds the same ticks due
             // after it, and later ones), which keeps a pass over idle workflows free of writes.
             guard !due.isEmpty else {

@@ -39,6 +39,16 @@ package struct CronSchedule: Sendable {
         return all.sorted().filter { seen.insert($0).inserted }.prefix(count).map { Tick(utc: $0, offset: offset(at: $0)) }
     }
 
+    /// Every tick in (`instant`, `end`], oldest first: the newest `limit` when there are more. Only the ticks
+    /// up to `end` are worked out, so a scheduler pass with nothing due looks at one wall-clock match or so.
+    package func ticks(after instant: Int64, through end: Int64, limit: Int) -> [Tick] {
+        guard end > instant, limit > 0 else { return [] }
+        var all: [Int64] = []
+        for expression in expressions { all += ticks(of: expression, after: instant, count: nil, until: end).filter { $0 <= end } }
+        var seen = Set<Int64>()
+        return all.sorted().filter { seen.insert($0).inserted }.suffix(limit).map { Tick(utc: $0, offset: offset(at: $0)) }
+    }
+
     /// `utc` as a tick of this schedule's zone, for showing its local time.
     package func tick(at utc: Int64) -> Tick { Tick(utc: utc, offset: offset(at: utc)) }
 

@@ -74,8 +74,8 @@ extension StateStore {
 
     package func latestRun(of workflow: String) throws(StoreError) -> RunRecord? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE workflow = ? ORDER BY id DESC LIMIT 1", arguments: [workflow])
-                .map { try StateStore.runRecord($0) }
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM runs WHERE workflow = ? ORDER BY id DESC LIMIT 1"),
+                             arguments: [workflow]).map { try StateStore.runRecord($0) }
         }
     }
 

@@ -17,6 +17,21 @@ struct CronScheduleTests {
         s.ticks(after: try at(text), count: count).map(\.utcText)
     }
 
+    @Test("the ticks up to an instant are the ticks after the watermark that are not later, across DST, the newest when limited",
+          arguments: [("30 2 * * *", "America/New_York"), ("30 * * * *", "Europe/London"), ("*/7 1-3 * * 0,6", "Australia/Lord_Howe"),
+                      ("0 9 * * 1-5", "Australia/Brisbane"), ("15 1 * * *", "America/Santiago")])
+    func ticksThrough(_ expression: String, _ zone: String) throws {
+        let s = try schedule(expression, zone: zone)
+        let from = try at("2026-03-01T00:00:00Z")
+        for days in [0, 1, 3, 40] {
+            let end = from + Int64(days) * 86_400 + 3_601
+            let expected = s.ticks(after: from, count: 5_000).map(\.utc).filter { $0 <= end }
+            #expect(s.ticks(after: from, through: end, limit: 100_000).map(\.utc) == expected, "\(expression) \(zone) \(days)d")
+            #expect(s.ticks(after: from, through: end, limit: 3).map(\.utc) == Array(expected.suffix(3)))
+        }
+        #expect(s.ticks(after: from, through: from, limit: 10).isEmpty)
+    }
+
     @Test("a fixed-time job in the spring-forward gap runs once, at the first instant after it (New York)")
     func gapFixedTime() throws {
         // 2026-03-08 02:00 EST → 03:00 EDT at 07:00Z: 02:30 does not exist that night.
