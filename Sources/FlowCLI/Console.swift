@@ -91,7 +91,7 @@ final class Console: Sendable {
                 line.word("retry", "33")
                 line.id(id, width: s.width)
                 line.text("  attempt \(attempt) failed: \(error); retrying in \(DurationFormat.format(delay))")
-            case .taskFinished(let id, let status, _, let duration, let error):
+            case .taskFinished(let id, let status, _, let duration, let error, _):
                 if status == .succeeded {
                     line.word("ok", "32")
                 } else {

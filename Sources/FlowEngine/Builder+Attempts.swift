@@ -184,7 +184,7 @@ extension Builder {
                                         isFinal: !willRetry, logKept: logKept, at: Date(), firstInRun: attempt.number == 1))
         guard willRetry else {
             pendingEvents.append(.taskFinished(task.id, status: outcome.status, attempt: attempt.number, duration: elapsed,
-                                               error: outcome.error))
+                                               error: outcome.error, logTail: tail))
             absorb(plan.finished(attempt.setup.index, status: outcome.status, outputs: outputs, error: outcome.error,
                                  logTail: tail, at: Date()))
             return

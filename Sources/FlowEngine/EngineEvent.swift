@@ -5,7 +5,8 @@ import FlowCore
 package enum EngineEvent: Sendable {
     case taskStarted(TaskID, attempt: Int)
     case taskRetrying(TaskID, attempt: Int, delay: Duration, error: String)
-    case taskFinished(TaskID, status: TaskStatus, attempt: Int, duration: Duration, error: String?)
+    /// `logTail`: for a task that failed for good, the last lines of its last attempt's log.
+    case taskFinished(TaskID, status: TaskStatus, attempt: Int, duration: Duration, error: String?, logTail: [String] = [])
     case taskReused(TaskID)
     case taskSkipped(TaskID, reason: String)
     case taskNotStarted(TaskID, reason: String)
@@ -13,9 +14,9 @@ package enum EngineEvent: Sendable {
     /// This event as reported when the state it reports could not be committed: a task's end then reads as
     /// a failure (a success that is not recorded did not happen as far as a resume is concerned).
     var unrecorded: EngineEvent {
-        guard case .taskFinished(let id, let status, let attempt, let duration, let message) = self else { return self }
+        guard case .taskFinished(let id, let status, let attempt, let duration, let message, let tail) = self else { return self }
         return .taskFinished(id, status: status == .succeeded ? .failed : status, attempt: attempt, duration: duration,
-                             error: "\(message ?? "finished") — and flow could not record it")
+                             error: "\(message ?? "finished") — and flow could not record it", logTail: tail)
     }
 }
 

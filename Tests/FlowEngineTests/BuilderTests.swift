@@ -105,7 +105,7 @@ struct BuilderTests {
         switch event {
         case .taskStarted(let id, let attempt): return "start \(id) \(attempt)"
         case .taskRetrying(let id, let attempt, let delay, _): return "retry \(id) \(attempt) in \(delay)"
-        case .taskFinished(let id, let status, _, _, _): return "\(status.rawValue) \(id)"
+        case .taskFinished(let id, let status, _, _, _, _): return "\(status.rawValue) \(id)"
         case .taskReused(let id): return "reused \(id)"
         case .taskSkipped(let id, _): return "skipped \(id)"
         case .taskNotStarted(let id, _): return "not started \(id)"
