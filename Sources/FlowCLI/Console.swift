@@ -8,16 +8,70 @@ import Glibc
 #endif
 
 /// Writes progress and results to stdout, diagnostics to stderr. Colour only on a terminal without NO_COLOR.
+///
+/// Commands that run workflows choose how (`configureForRun`): on a terminal, a live region of running tasks under
+/// the event lines; piped, with NO_COLOR or `--plain`, plain lines, each with a timestamp, so a cron log tells
+/// evenings apart. Other commands print as they are.
 final class Console: Sendable {
+    enum Mode: Sendable { case basic, plain, live }
+
     let useColor: Bool
     private let state = Mutex<(done: Int, total: Int, width: Int)>((0, 0, 12))
+    private static let mode = Mutex(Mode.basic)
+    /// The live region of the run being shown, which every line written meanwhile goes above.
+    private static let region = Mutex<LiveRegion?>(nil)
+
+    /// Lines of a failed task's output shown under its `failed` line.
+    static let failureLines = 10
+
+    static var isTerminal: Bool {
+        isatty(STDOUT_FILENO) == 1 && (HostEnvironment.value("NO_COLOR") ?? "").isEmpty && HostEnvironment.value("TERM") != "dumb"
+    }
+
+    /// For `run`, `resume`, `schedule tick` and `scheduler`: live on a terminal unless `plain`, else timestamped lines.
+    static func configureForRun(plain: Bool) {
+        mode.withLock { $0 = isTerminal && !plain ? .live : .plain }
+    }
 
     init() {
-        useColor = isatty(STDOUT_FILENO) == 1 && (HostEnvironment.value("NO_COLOR") ?? "").isEmpty && HostEnvironment.value("TERM") != "dumb"
+        useColor = Console.isTerminal && Console.mode.withLock { $0 } != .plain
     }
 
     static func out(_ text: String) {
-        if FileOutput.writeAll(text + "\n", to: STDOUT_FILENO) == EPIPE { stdoutClosed() }
+        let bytes = Array((text + "\n").utf8)
+        if let region = region.withLock({ $0 }) { return region.write(bytes) }
+        write(mode.withLock { $0 } == .plain ? stamped(bytes) : bytes)
+    }
+
+    private static func write(_ bytes: [UInt8]) {
+        if bytes.withUnsafeBufferPointer({ FileOutput.writeAll($0, to: STDOUT_FILENO) }) == EPIPE { stdoutClosed() }
+    }
+
+    /// Every line of `bytes` after a timestamp: local time with its offset, to the second.
+    static func stamped(_ bytes: [UInt8]) -> [UInt8] {
+        let stamp = Array((timestamp() + " ").utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + stamp.count)
+        var atStart = true
+        for byte in bytes {
+            if atStart { out += stamp }
+            out.append(byte)
+            atStart = byte == UInt8(ascii: "\n")
+        }
+        return out
+    }
+
+    /// `2026-12-02T20:30:05+10:00`: glibc's localtime_r, which reads the zone once, not ICU's per-call lookups.
+    static func timestamp(_ seconds: Int = time(nil)) -> String {
+        var t = time_t(seconds)
+        var parts = tm()
+        localtime_r(&t, &parts)
+        let offset = parts.tm_gmtoff
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let sign = offset < 0 ? "-" : "+"
+        let minutes = abs(offset) / 60
+        return "\(parts.tm_year + 1900)-\(two(Int(parts.tm_mon) + 1))-\(two(Int(parts.tm_mday)))T\(two(Int(parts.tm_hour))):"
+            + "\(two(Int(parts.tm_min))):\(two(Int(parts.tm_sec)))\(sign)\(two(minutes / 60)):\(two(minutes % 60))"
     }
 
     /// What to do once stdout's reader is gone (flow ignores SIGPIPE so that it can record the run first).
@@ -32,7 +86,9 @@ final class Console: Sendable {
     }
 
     static func err(_ text: String) {
-        FileOutput.writeAll(text.hasSuffix("\n") ? text : text + "\n", to: STDERR_FILENO)
+        let line = text.hasSuffix("\n") ? text : text + "\n"
+        if let region = region.withLock({ $0 }) { return region.write(Array(line.utf8), to: STDERR_FILENO) }
+        FileOutput.writeAll(line, to: STDERR_FILENO)
     }
 
     /// A value (a param, a file name) as a line of output can hold it: control characters escaped, at most 80 characters.
@@ -70,12 +126,23 @@ final class Console: Sendable {
 
     func begin(total: Int, width: Int) {
         state.withLock { $0 = (0, total, min(max(width, 8), 32)) }
+        if Console.mode.withLock({ $0 }) == .live { Console.region.withLock { $0 = LiveRegion(total: total) } }
+    }
+
+    /// The run's events are over: the live region goes.
+    func end() {
+        let region = Console.region.withLock { r in
+            defer { r = nil }
+            return r
+        }
+        region?.stop()
     }
 
     /// Renders one engine event as a progress line, built as bytes and written with one write(2): a line per
     /// task start and end, so string interpolation and padding here were a twentieth of flow's work per task.
     func handle(_ event: EngineEvent) {
         var line = ProgressLine(color: useColor)
+        var tail: [String] = []
         state.withLock { s in
             switch event {
             case .taskFinished, .taskReused, .taskSkipped: s.done += 1
@@ -91,7 +158,8 @@ final class Console: Sendable {
                 line.word("retry", "33")
                 line.id(id, width: s.width)
                 line.text("  attempt \(attempt) failed: \(error); retrying in \(DurationFormat.format(delay))")
-            case .taskFinished(let id, let status, _, let duration, let error, _):
+            case .taskFinished(let id, let status, _, let duration, let error, let logTail):
+                tail = Console.failureTail(logTail)
                 if status == .succeeded {
                     line.word("ok", "32")
                 } else {
@@ -114,7 +182,27 @@ final class Console: Sendable {
                 line.text("  " + reason)
             }
         }
-        line.write(to: STDOUT_FILENO)
+        var bytes = line.bytes
+        bytes.append(UInt8(ascii: "\n"))
+        for text in tail { bytes += Array("      | \(text)\n".utf8) }
+        if let region = Console.region.withLock({ $0 }) {
+            switch event {
+            case .taskStarted(let id, let attempt):
+                // The region shows what runs; a start line would only push the finished ones away.
+                return region.taskStarted(id, attempt: attempt)
+            case .taskFinished(let id, _, _, _, _, _), .taskReused(let id), .taskSkipped(let id, _): region.taskEnded(id, done: true)
+            case .taskNotStarted(let id, _): region.taskEnded(id, done: false)
+            case .taskRetrying: break
+            }
+            return region.write(bytes)
+        }
+        Console.write(Console.mode.withLock { $0 } == .plain ? Console.stamped(bytes) : bytes)
+    }
+
+    /// What a failed task printed last, without flow's own note (its error is on the line above), each line
+    /// with its control characters escaped so a task cannot move the terminal's cursor.
+    static func failureTail(_ lines: [String]) -> [String] {
+        lines.filter { !$0.hasPrefix("flow: attempt ") }.suffix(failureLines).map(escaped)
     }
 
     /// A status as people read it: `timed_out` is "timed out".

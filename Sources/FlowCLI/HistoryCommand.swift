@@ -220,18 +220,31 @@ struct ListCommand: Subcommand {
 
 struct LogsCommand: Subcommand {
     static let spec = CommandSpec(
-        name: "logs", abstract: "Print the output of each attempt of a run, or of one task.",
+        name: "logs", abstract: "Print the output of each attempt of a run, or of one task; with -f, follow a live run until it ends.",
         arguments: [.init(name: "run-id", help: "The run id."), .init(name: "task", help: "Only this task.", optional: true)],
-        options: GlobalOptions.options)
+        options: [.init(name: "follow", short: "f", help: "Follow the run: print what its attempts write as they write it, until the run ends.")]
+            + GlobalOptions.options)
 
     var global: GlobalOptions
     var runID: String
     var task: String?
+    var follow: Bool
 
     init(_ arguments: ParsedArguments) {
         global = GlobalOptions(arguments)
         runID = arguments.required("run-id")
         task = arguments.argument("task")
+        follow = arguments.flag("follow")
+    }
+
+    /// `==> load attempt 2 (failed, exit 3: …) at 2026-12-02T20:30:05+10:00, 4.2s <==`
+    static func header(_ a: AttemptRecord) -> String {
+        var detail = a.status.rawValue
+        if let code = a.exitCode { detail += ", exit \(code)" }
+        if let error = a.error { detail += ": \(Console.escaped(error))" }
+        var when = " at \(Console.timestamp(Int(a.startedAt.timeIntervalSince1970)))"
+        if let end = a.finishedAt { when += ", " + DurationFormat.format(.milliseconds(Int64((end.timeIntervalSince(a.startedAt) * 1000).rounded()))) }
+        return "==> \(a.task) attempt \(a.attempt) (\(detail))\(when) <=="
     }
 
     func run() async throws {
@@ -251,6 +264,10 @@ struct LogsCommand: Subcommand {
         } catch {
             throw CommandFailure(.internalError, "flow: \(error)")
         }
+        if follow {
+            let logRoot = FilePath.absolute(global.stateDirectory + "/logs") + "/"
+            return try await LogFollower(store: store, run: id, task: task.map(TaskID.init), logRoot: logRoot).follow()
+        }
         if attempts.isEmpty {
             if let task { throw CommandFailure(.notFound, "flow: task '\(task)' made no attempt in run \(id)") }
             Console.out("run \(id) made no attempts")
@@ -258,10 +275,7 @@ struct LogsCommand: Subcommand {
         }
         let logRoot = FilePath.absolute(global.stateDirectory + "/logs") + "/"
         for a in attempts {
-            var detail = a.status.rawValue
-            if let code = a.exitCode { detail += ", exit \(code)" }
-            if let error = a.error { detail += ": \(error)" }
-            Console.out("==> \(a.task) attempt \(a.attempt) (\(detail)) <==")
+            Console.out(LogsCommand.header(a))
             // An attempt that printed nothing keeps no log file.
             guard let path = a.logPath else {
                 Console.out(a.status == .running ? "(no log file)" : "(no output)")

@@ -6,7 +6,7 @@ import FlowProcess
 
 /// One progress line as bytes: "[ 3/10] word     task-id   detail".
 struct ProgressLine {
-    private var bytes: [UInt8] = []
+    private(set) var bytes: [UInt8] = []
     private let color: Bool
 
     init(color: Bool) {
@@ -54,10 +54,4 @@ struct ProgressLine {
     }
 
     var text: String { String(decoding: bytes, as: UTF8.self) }
-
-    func write(to fd: Int32) {
-        var line = bytes
-        line.append(UInt8(ascii: "\n"))
-        if line.withUnsafeBufferPointer({ FileOutput.writeAll($0, to: fd) }) == EPIPE, fd == STDOUT_FILENO { Console.stdoutClosed() }
-    }
 }

@@ -5,23 +5,29 @@ import Foundation
 struct ExecutionOptions {
     static let grace = CommandSpec.Option(name: "grace", value: "duration",
                                           help: "Time between SIGTERM and SIGKILL when stopping a task (default: 5s).")
+    /// `--plain`, for every command that shows a run's progress.
+    static let plain = CommandSpec.Option(name: "plain", help: "Plain timestamped lines, even on a terminal (no live region, no colour).")
     static let options: [CommandSpec.Option] = [
         .init(name: "max-parallel", value: "N", help: "Run at most N tasks at once (overrides max_parallel)."),
         .init(name: "keep-going", help: "After a failure, keep running every task that does not depend on it."),
         grace,
+        plain,
     ]
 
     var maxParallel: Int?
     var keepGoing: Bool
     var grace: String
+    var plain: Bool
 
     init(_ arguments: ParsedArguments) throws(CommandFailure) {
         maxParallel = try arguments.integer("max-parallel")
         keepGoing = arguments.flag("keep-going")
         grace = arguments.value("grace") ?? "5s"
+        plain = arguments.flag("plain")
     }
 
     func validated() throws(CommandFailure) -> (maxParallel: Int?, grace: Duration) {
+        Console.configureForRun(plain: plain)
         if let n = maxParallel, !(1...1024).contains(n) {
             throw CommandFailure(.usage, "flow: --max-parallel must be between 1 and 1024, not \(n)")
         }

@@ -140,6 +140,7 @@ struct RunCoordinator {
         let execution = Task { await engine.run(plan, runID: runID, scope: scope) }
         signals.attach(execution)
         let outcome = await execution.value
+        console.end()
         // Background processes that finished tasks left behind get their grace period and SIGKILL before the
         // run ends: none outlives flow.
         await project.groups.awaitLeftovers()

@@ -29,6 +29,7 @@ struct ScheduleCommand: Subcommand {
             .init(name: "dry-run", help: "install/uninstall: print what would be written and run; change nothing."),
             .init(name: "no-enable", help: "install/uninstall --systemd: write or remove the files only, without systemctl."),
             ExecutionOptions.grace,
+            ExecutionOptions.plain,
             CommandSpec.json,
         ] + GlobalOptions.options)
 
@@ -57,6 +58,7 @@ struct ScheduleCommand: Subcommand {
     var cronTable: Bool
     var dryRun: Bool
     var noEnable: Bool
+    var plain: Bool
 
     init(_ arguments: ParsedArguments) throws(CommandFailure) {
         global = GlobalOptions(arguments)
@@ -74,6 +76,7 @@ struct ScheduleCommand: Subcommand {
         cronTable = arguments.flag("cron")
         dryRun = arguments.flag("dry-run")
         noEnable = arguments.flag("no-enable")
+        plain = arguments.flag("plain")
     }
 
     struct Document: Encodable {
@@ -154,6 +157,7 @@ struct ScheduleCommand: Subcommand {
 
     /// One scheduler pass over the named workflows, or every workflow with a schedule.
     private func tick() async throws {
+        Console.configureForRun(plain: plain)
         let project = Project(options: global)
         let graceDuration = try ExecutionOptions.gracePeriod(grace)
         let at = try Self.instant(now, option: "now", spec: Self.spec) ?? RunSetup.clockSeconds()

@@ -17,16 +17,19 @@ struct SchedulerCommand: Subcommand {
         options: [
             .init(name: "until", value: "time", help: "Stop once the clock passes this ISO 8601 time (for tests and bounded runs)."),
             ExecutionOptions.grace,
+            ExecutionOptions.plain,
         ] + GlobalOptions.options)
 
     var global: GlobalOptions
     var until: String?
     var grace: String
+    var plain: Bool
 
     init(_ arguments: ParsedArguments) {
         global = GlobalOptions(arguments)
         until = arguments.value("until")
         grace = arguments.value("grace") ?? "5s"
+        plain = arguments.flag("plain")
     }
 
     /// The daemon's clock: real time, or `FLOW_NOW` advancing `FLOW_TIME_SCALE` virtual seconds per real second.
@@ -56,6 +59,7 @@ struct SchedulerCommand: Subcommand {
 
     func run() async throws {
         try LogSetup.bootstrap(global.logLevel)
+        Console.configureForRun(plain: plain)
         let graceDuration = try ExecutionOptions.gracePeriod(grace)
         let stopAt = try ScheduleCommand.instant(until, option: "until", spec: Self.spec)
         let clock = try Clock()
