@@ -29,6 +29,15 @@ final class Project: @unchecked Sendable {
 
     func lines(_ file: String) -> [String] { dir.lines(file) }
 
+    /// The lines of a run's piped output without the timestamp each starts with.
+    static func unstamped(_ output: String) -> [String] {
+        output.split(separator: "\n").map { line in
+            let text = String(line)
+            guard let range = text.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d "#, options: .regularExpression) else { return text }
+            return String(text[range.upperBound...])
+        }
+    }
+
     /// A project holding the shipped `daily-update` workflow, its retry delay shortened so fault tests stay fast.
     static func dailyUpdate(retryDelay: String = "100ms") throws -> Project {
         let p = Project()

@@ -31,8 +31,8 @@ extension EndToEnd {
             #expect(added.count == 2 && added.allSatisfy { $0.hasPrefix("GC.v.0 ") }, "MGC was fetched again: \(added)")
             #expect(Set(all).count == all.count, "a request repeated: \(all)")
             #expect(second.stdout.contains("report: MGC: newest bar"), "\(second.stdout)")
-            let mgc = second.stdout.split(separator: "\n").first { $0.hasPrefix("report: MGC:") } ?? ""
-            let gc = second.stdout.split(separator: "\n").first { $0.hasPrefix("report: GC:") } ?? ""
+            let mgc = Project.unstamped(second.stdout).first { $0.hasPrefix("report: MGC:") } ?? ""
+            let gc = Project.unstamped(second.stdout).first { $0.hasPrefix("report: GC:") } ?? ""
             #expect(mgc.contains("+0 bars this run"), "\(mgc)")
             #expect(gc.contains("+2366 bars this run"), "\(gc)")
             let json = try await p.statusJSON("daily-update")

@@ -278,7 +278,7 @@ extension EndToEnd {
             let result = try await p.flow("run", "sum", "--keep-going")
             #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
             // Piped, each line starts with its timestamp.
-            let shown = result.stdout.split(separator: "\n").map { $0.split(separator: " ", maxSplits: 1).last ?? "" }.filter { $0.hasPrefix("zeta: ") || $0.hasPrefix("alpha: ") || $0.hasPrefix("broken: ") || $0.hasPrefix("quiet: ") }
+            let shown = Project.unstamped(result.stdout).filter { $0.hasPrefix("zeta: ") || $0.hasPrefix("alpha: ") || $0.hasPrefix("broken: ") || $0.hasPrefix("quiet: ") }
             #expect(shown == ["zeta: zeta line", "alpha: first line", "alpha: second line"], "\(result.stdout)")
         }
 
