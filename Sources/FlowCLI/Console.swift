@@ -49,7 +49,9 @@ final class Console: Sendable {
 
     /// Every line of `bytes` after a timestamp: local time with its offset, to the second.
     static func stamped(_ bytes: [UInt8]) -> [UInt8] {
-        let stamp = Array((timestamp() + " ").utf8)
+        let stamp = currentStamp()
+        // One line, the usual case: no scan.
+        if let newline = bytes.firstIndex(of: UInt8(ascii: "\n")), newline == bytes.count - 1 { return stamp + bytes }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count + stamp.count)
         var atStart = true
@@ -59,6 +61,17 @@ final class Console: Sendable {
             atStart = byte == UInt8(ascii: "\n")
         }
         return out
+    }
+
+    /// The timestamp and a space, as bytes, made once per second: a run writes two lines per task.
+    private static let stampCache = Mutex<(second: Int, bytes: [UInt8])>((-1, []))
+
+    private static func currentStamp() -> [UInt8] {
+        let now = time(nil)
+        return stampCache.withLock { cache in
+            if cache.second != now { cache = (now, Array((timestamp(now) + " ").utf8)) }
+            return cache.bytes
+        }
     }
 
     /// `2026-12-02T20:30:05+10:00`: glibc's localtime_r, which reads the zone once, not ICU's per-call lookups.
