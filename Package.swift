@@ -12,10 +12,14 @@ let package = Package(
     name: "flow",
     products: [
         .executable(name: "flow", targets: ["flow"]),
+        // The web view, a separate executable so flow's own start-up does not carry an HTTP server (docs/web.md).
+        .executable(name: "flow-serve", targets: ["flow-serve"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .target(name: "FlowCore", swiftSettings: startup),
@@ -44,10 +48,20 @@ let package = Package(
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ], swiftSettings: startup),
         .target(name: "FlowCLI", dependencies: [
-            "FlowCore", "FlowSpec", "FlowPlan", "FlowStore", "FlowEngine", "FlowProcess", "FlowTasks", "MarketData",
+            "FlowCore", "FlowSpec", "FlowPlan", "FlowStore", "FlowEngine", "FlowProcess", "FlowTasks", "MarketData", "FlowWeb",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: startup),
         .executableTarget(name: "flow", dependencies: ["FlowCLI"], swiftSettings: startup),
+        // Pages as values: runs, graphs, timelines, logs and market data rendered to HTML and JSON, with no server.
+        .target(name: "FlowWeb", dependencies: [
+            "FlowCore", "FlowPlan", "FlowStore", .product(name: "GRDB", package: "GRDB.swift"),
+        ], swiftSettings: startup),
+        // The HTTP server behind `flow serve`: routes, live updates, tokens.
+        .target(name: "FlowServe", dependencies: [
+            "FlowCLI", "FlowWeb", "FlowStore", "FlowSpec", "FlowCore", .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
+        .executableTarget(name: "flow-serve", dependencies: ["FlowServe"]),
 
         .target(name: "FlowTestSupport", dependencies: ["FlowCore"], path: "Tests/FlowTestSupport"),
         .testTarget(name: "FlowCoreTests", dependencies: ["FlowCore", "FlowTestSupport"]),
@@ -60,6 +74,7 @@ let package = Package(
         .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "FlowTasks", "FlowTestSupport",
                                                            .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "FlowCLITests", dependencies: ["FlowCLI", "FlowTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "FlowWebTests", dependencies: ["FlowWeb", "FlowCore", "FlowTestSupport"]),
     ]
 )
 

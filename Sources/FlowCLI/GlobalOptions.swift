@@ -18,6 +18,14 @@ struct GlobalOptions {
     private var anchoredProject: String?
     private var workflowsGiven: Bool
 
+    /// For a server or a test: the same options as `--workflows` and `--state` give.
+    init(workflows: String?, state: String?) {
+        self.workflows = workflows ?? "workflows"
+        workflowsGiven = workflows != nil
+        self.state = state
+        logLevel = nil
+    }
+
     init(_ arguments: ParsedArguments) {
         workflows = arguments.value("workflows") ?? "workflows"
         workflowsGiven = arguments.value("workflows") != nil

@@ -61,20 +61,7 @@ struct HistoryCommand: Subcommand {
         var entries: [Entry] = []
         if let store = try project.existingStore() {
             do {
-                for r in try store.history(of: wf.name, limit: limit) {
-                    let shown = ShownStatus(r, store: store)
-                    var failed: [FailedTask]?
-                    if r.status == .failed {
-                        failed = try store.taskStates(of: r.id).values
-                            .filter { $0.status == .failed || $0.status == .timedOut }
-                            .sorted { ($0.finishedAt ?? .distantPast, $0.task.rawValue) < ($1.finishedAt ?? .distantPast, $1.task.rawValue) }
-                            .map { FailedTask(task: $0.task.rawValue, status: $0.status.rawValue, attempts: $0.attempts, error: $0.reason) }
-                    }
-                    entries.append(Entry(id: r.id, status: shown.status.rawValue, startedAt: r.startedAt, createdAt: r.createdAt,
-                                         finishedAt: r.finishedAt, durationSeconds: r.finishedAt.map { $0.timeIntervalSince(r.createdAt) },
-                                         resumes: r.resumes, error: shown.note ?? r.error, runnerGone: shown.runnerGone ? true : nil,
-                                         failedTasks: failed))
-                }
+                entries = try Self.entries(try store.history(of: wf.name, limit: limit), store: store)
             } catch {
                 throw CommandFailure(.internalError, "flow: \(error)")
             }
@@ -98,6 +85,24 @@ struct HistoryCommand: Subcommand {
 }
 
 extension HistoryCommand {
+    /// `history --json`'s entries for `runs`: each with its shown status and, for a failed run, its failed tasks.
+    static func entries(_ runs: [RunRecord], store: StateStore) throws -> [Entry] {
+        try runs.map { r in
+            let shown = ShownStatus(r, store: store)
+            var failed: [FailedTask]?
+            if r.status == .failed {
+                failed = try store.taskStates(of: r.id).values
+                    .filter { $0.status == .failed || $0.status == .timedOut }
+                    .sorted { ($0.finishedAt ?? .distantPast, $0.task.rawValue) < ($1.finishedAt ?? .distantPast, $1.task.rawValue) }
+                    .map { FailedTask(task: $0.task.rawValue, status: $0.status.rawValue, attempts: $0.attempts, error: $0.reason) }
+            }
+            return Entry(id: r.id, status: shown.status.rawValue, startedAt: r.startedAt, createdAt: r.createdAt,
+                         finishedAt: r.finishedAt, durationSeconds: r.finishedAt.map { $0.timeIntervalSince(r.createdAt) },
+                         resumes: r.resumes, error: shown.note ?? r.error, runnerGone: shown.runnerGone ? true : nil,
+                         failedTasks: failed)
+        }
+    }
+
     /// The failing task first (`backfill: HTTP 401 ... (not retried: permanent error)`), then the run's own error.
     static func errorColumn(_ e: Entry) -> String {
         var parts = (e.failedTasks ?? []).map { "\($0.task): \($0.error ?? $0.status)" }
@@ -153,17 +158,8 @@ struct ListCommand: Subcommand {
         var finishedAt: Date?
     }
 
-    /// `2026-01-14T10:00:00Z caught-up, succeeded`, with `(failed)` or `(stale)` when the check would say so.
-    static func lastTickText(_ schedule: ScheduleEntry) -> String {
-        guard let tick = schedule.lastTick else { return schedule.health == "stale" ? "stale" : "-" }
-        let outcome: String = [schedule.lastTickStatus, schedule.lastTickRunStatus].compactMap { $0 }.joined(separator: ", ")
-        let flag: String = schedule.health == "ok" ? "" : " (" + schedule.health + ")"
-        return tick + " " + outcome + flag
-    }
-
-    func run() async throws {
-        try LogSetup.bootstrap(global.logLevel)
-        let project = Project(options: global)
+    /// `list --json`'s entries: every workflow file, valid or not, with its last run and schedule.
+    static func entries(_ project: Project) throws(CommandFailure) -> [Entry] {
         var latest: [String: RunRecord] = [:]
         let store = try project.existingStore()
         if let store {
@@ -192,6 +188,21 @@ struct ListCommand: Subcommand {
                                      description: nil, lastRun: nil, schedule: nil))
             }
         }
+        return entries
+    }
+
+    /// `2026-01-14T10:00:00Z caught-up, succeeded`, with `(failed)` or `(stale)` when the check would say so.
+    static func lastTickText(_ schedule: ScheduleEntry) -> String {
+        guard let tick = schedule.lastTick else { return schedule.health == "stale" ? "stale" : "-" }
+        let outcome: String = [schedule.lastTickStatus, schedule.lastTickRunStatus].compactMap { $0 }.joined(separator: ", ")
+        let flag: String = schedule.health == "ok" ? "" : " (" + schedule.health + ")"
+        return tick + " " + outcome + flag
+    }
+
+    func run() async throws {
+        try LogSetup.bootstrap(global.logLevel)
+        let project = Project(options: global)
+        let entries = try Self.entries(project)
         if json {
             try JSONDocument.print(Document(workflows: entries))
             return

@@ -202,23 +202,27 @@ struct ScheduleCommand: Subcommand {
         var runStatus: String?
     }
 
+    /// `schedule ledger --json`'s rows: every decided tick, newest first, local time in the schedule's zone.
+    static func ledgerRows(_ wf: Workflow, store: StateStore?) throws(CommandFailure) -> [LedgerRow] {
+        let zone = CronSchedule([], timeZone: wf.schedule.flatMap { ZoneNames.zone(named: $0.timeZone) } ?? .gmt)
+        let entries: [LedgerEntry]
+        do {
+            entries = try store?.ledger(of: wf.name) ?? []
+        } catch {
+            throw CommandFailure(.internalError, "flow: \(error)")
+        }
+        return entries.map { entry in
+            LedgerRow(tickUtc: ISOTime.format(entry.tick), local: zone.tick(at: entry.tick).localText,
+                      status: entry.status, runId: entry.runID, runStatus: entry.runStatus?.rawValue)
+        }
+    }
+
     /// A workflow's decided ticks, newest first.
     private func ledger() throws {
         guard workflows.count == 1, let name = workflow else { throw ParsedArguments.usage(Self.spec, "ledger takes one workflow") }
         let project = Project(options: global)
         let wf = try project.load(try project.locate(name))
-        let zone = CronSchedule([], timeZone: wf.schedule.flatMap { ZoneNames.zone(named: $0.timeZone) } ?? .gmt)
-        let entries: [LedgerEntry]
-        do {
-            entries = try project.existingStore()?.ledger(of: wf.name) ?? []
-        } catch {
-            throw CommandFailure(.internalError, "flow: \(error)")
-        }
-        let rows = entries.map { entry in
-            LedgerRow(tickUtc: ISOTime.format(entry.tick),
-                      local: zone.tick(at: entry.tick).localText,
-                      status: entry.status, runId: entry.runID, runStatus: entry.runStatus?.rawValue)
-        }
+        let rows = try Self.ledgerRows(wf, store: project.existingStore())
         if json { return try JSONDocument.print(LedgerDocument(workflow: wf.name, ticks: rows)) }
         guard !rows.isEmpty else {
             return Console.out("no ticks decided yet for '\(wf.name)'" + (wf.schedule == nil ? " (it has no schedule)" : "; run: flow schedule tick \(name)"))

@@ -94,24 +94,30 @@ struct StatusCommand: Subcommand {
         }
     }
 
+    /// `status --json`'s document for one run.
+    static func document(_ record: RunRecord, shown: ShownStatus, states: [TaskID: TaskStateRecord], order: [TaskID]) -> Document {
+        func duration(_ a: Date?, _ b: Date?) -> Double? {
+            guard let a, let b else { return nil }
+            return b.timeIntervalSince(a)
+        }
+        let run = RunEntry(id: record.id, workflow: record.workflow, status: shown.status.rawValue, startedAt: record.startedAt,
+                           createdAt: record.createdAt, finishedAt: record.finishedAt,
+                           durationSeconds: duration(record.createdAt, record.finishedAt), resumes: record.resumes,
+                           params: record.params, error: shown.note ?? record.error, runnerGone: shown.runnerGone ? true : nil)
+        let tasks = order.map { id -> TaskEntry in
+            let s = states[id]
+            return TaskEntry(id: id.rawValue, status: shown.task(s?.status).rawValue, attempts: s?.attempts ?? 0,
+                             durationSeconds: duration(s?.startedAt, s?.finishedAt), reason: s?.reason, outputs: s?.outputs ?? [:])
+        }
+        return Document(run: run, tasks: tasks)
+    }
+
     private func render(_ record: RunRecord, shown: ShownStatus, states: [TaskID: TaskStateRecord], order: [TaskID]) throws(CommandFailure) {
         func duration(_ a: Date?, _ b: Date?) -> Double? {
             guard let a, let b else { return nil }
             return b.timeIntervalSince(a)
         }
-        if json {
-            let run = RunEntry(id: record.id, workflow: record.workflow, status: shown.status.rawValue, startedAt: record.startedAt,
-                               createdAt: record.createdAt, finishedAt: record.finishedAt,
-                               durationSeconds: duration(record.createdAt, record.finishedAt), resumes: record.resumes,
-                               params: record.params, error: shown.note ?? record.error, runnerGone: shown.runnerGone ? true : nil)
-            let tasks = order.map { id -> TaskEntry in
-                let s = states[id]
-                return TaskEntry(id: id.rawValue, status: shown.task(s?.status).rawValue, attempts: s?.attempts ?? 0,
-                                 durationSeconds: duration(s?.startedAt, s?.finishedAt), reason: s?.reason, outputs: s?.outputs ?? [:])
-            }
-            try JSONDocument.print(Document(run: run, tasks: tasks))
-            return
-        }
+        if json { return try JSONDocument.print(Self.document(record, shown: shown, states: states, order: order)) }
         let console = Console()
         var header = "run \(record.id) of '\(record.workflow)': \(console.paint(shown.status)), started \(ISOTime.format(record.createdAt))"
         if let d = duration(record.createdAt, record.finishedAt) { header += ", took \(DurationFormat.format(.milliseconds(Int64(d * 1000))))" }

@@ -125,3 +125,8 @@ enum SourceText {
         return .success(String(decoding: bytes, as: UTF8.self))
     }
 }
+
+extension WorkflowLoader {
+    /// Whether `name` is a workflow name flow accepts (letters, digits, '.', '_', '-'; at most 64).
+    package static func isValidName(_ name: String) -> Bool { WorkflowBuilder.isValidWorkflowName(name) }
+}

@@ -79,9 +79,11 @@ extension StateStore {
         }
     }
 
-    package func history(of workflow: String, limit: Int) throws(StoreError) -> [RunRecord] {
+    /// Newest first; `before`: only runs with a smaller id (the next page).
+    package func history(of workflow: String, limit: Int, before: RunID? = nil) throws(StoreError) -> [RunRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM runs WHERE workflow = ? ORDER BY id DESC LIMIT ?", arguments: [workflow, limit])
+            try Row.fetchAll(db, sql: "SELECT * FROM runs WHERE workflow = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                             arguments: [workflow, before ?? Int64.max, limit])
                 .map { try StateStore.runRecord($0) }
         }
     }
