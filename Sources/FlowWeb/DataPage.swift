@@ -59,15 +59,31 @@ extension Pages {
             body += "<h2>\(HTML.escape(instrument))</h2><div class=\"card\" data-instrument=\"\(HTML.escape(instrument))\">"
             body += closes(days) + bars(days) + "</div>"
         }
-        for (instrument, columns) in view.latest.sorted(by: { $0.key < $1.key }) {
-            body += "<h2>Latest features: \(HTML.escape(instrument))</h2><table class=\"features\"><tbody>"
-            for (name, value) in columns { body += "<tr><th>\(HTML.escape(name))</th><td class=\"mono\">\(HTML.escape(value))</td></tr>" }
+        let instruments = view.latest.keys.sorted()
+        if let first = instruments.first, let names = view.latest[first]?.map(\.0) {
+            // One row per feature, one column per instrument: the newest day of each side by side.
+            body += "<h2>Latest daily features</h2><table class=\"features\"><thead><tr><th>feature</th>"
+                + instruments.map { "<th class=\"num\">\(HTML.escape($0))</th>" }.joined() + "</tr></thead><tbody>"
+            for name in names where name != "instrument" {
+                body += "<tr><td class=\"mono\">\(HTML.escape(name))</td>"
+                for instrument in instruments {
+                    let value = view.latest[instrument]?.first { $0.0 == name }?.1 ?? ""
+                    body += "<td class=\"num mono\">\(HTML.escape(Pages.rounded(value)))</td>"
+                }
+                body += "</tr>"
+            }
             body += "</tbody></table>"
         }
         return Layout.page(title: "\(workflow) data", project: project, body: body)
     }
 
     static let chartWidth = 960, chartHeight = 180
+
+    /// A long float (a VWAP) to 4 decimals; anything else as stored.
+    static func rounded(_ text: String) -> String {
+        guard text.contains("."), let value = Double(text), text.count > 10 else { return text }
+        return String(format: "%.4f", value)
+    }
 
     /// Daily closes as a line.
     static func closes(_ days: [MarketDataView.Day]) -> String {
@@ -82,7 +98,7 @@ extension Pages {
             let y = 10 + Double(chartHeight - 30) * (1 - (close - low) / range)
             points.append(String(format: "%.1f,%.1f", x, y))
         }
-        var svg = "<svg class=\"closes\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(chartWidth)\" height=\"\(chartHeight)\">"
+        var svg = "<svg class=\"closes chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(chartWidth) \(chartHeight)\">"
         svg += "<text class=\"tick\" x=\"4\" y=\"14\">\(String(format: "%.2f", high))</text><text class=\"tick\" x=\"4\" y=\"\(chartHeight - 16)\">\(String(format: "%.2f", low))</text>"
         svg += "<polyline fill=\"none\" stroke=\"#1565c0\" stroke-width=\"1.6\" points=\"\(points.joined(separator: " "))\"/>"
         svg += "<text class=\"tick\" x=\"50\" y=\"\(chartHeight - 2)\">\(HTML.escape(days.first?.date ?? ""))</text>"
@@ -114,7 +130,7 @@ extension Pages {
         let most = max(1, slots.compactMap(\.1).max() ?? 1)
         let height = 110
         let width = Double(chartWidth - 60) / Double(max(1, slots.count))
-        var svg = "<svg class=\"bars\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(chartWidth)\" height=\"\(height + 16)\">"
+        var svg = "<svg class=\"bars chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(chartWidth) \(height + 16)\">"
         svg += "<text class=\"tick\" x=\"4\" y=\"12\">\(most) bars</text>"
         for (i, slot) in slots.enumerated() {
             let x = 50 + Double(i) * width

@@ -117,7 +117,8 @@ package enum RunPage {
             let x = label + plot * step / 4
             let at = span * Double(step) / 4
             svg += "<line class=\"axis\" x1=\"\(x)\" y1=\"14\" x2=\"\(x)\" y2=\"\(height)\"/>"
-            svg += "<text class=\"tick\" x=\"\(x)\" y=\"11\" text-anchor=\"middle\">+\(DurationFormat.format(.milliseconds(Int64(at * 1000))))</text>"
+            let anchor = step == 0 ? "start" : step == 4 ? "end" : "middle"
+            svg += "<text class=\"tick\" x=\"\(x)\" y=\"11\" text-anchor=\"\(anchor)\">+\(DurationFormat.format(.milliseconds(Int64(at * 1000))))</text>"
         }
         for (row, a) in shown.enumerated() {
             let y = 20 + row * rowHeight
