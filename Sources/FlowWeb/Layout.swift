@@ -8,7 +8,7 @@ package enum Layout {
         """
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>\(HTML.escape(title)) · flow</title>
+        <title>\(HTML.escape(title)) · flow</title><link rel="icon" href="data:,">
         \(refreshToken.map { "<meta name=\"flow-token\" content=\"\(HTML.escape($0))\">" } ?? "")
         <style>\(css)</style></head>
         <body><header><a class="brand" href="/">flow</a><span class="project">\(HTML.escape(project))</span></header>
@@ -76,8 +76,8 @@ package enum Layout {
 
     /// Shared script: live updates over server-sent events, used by pages that ask for them.
     static let script = """
-    function flowLive(url, onEvent){ if(!window.EventSource) return; var s=new EventSource(url);
+    function flowLive(url, onEvent, onEnd){ if(!window.EventSource) return; var s=new EventSource(url);
       s.onmessage=function(e){ try{ onEvent(JSON.parse(e.data)); }catch(x){} };
-      s.addEventListener('end', function(){ s.close(); document.body.dataset.live='ended'; }); return s; }
+      s.addEventListener('end', function(){ s.close(); if(onEnd) onEnd(); }); return s; }
     """
 }

@@ -39,15 +39,16 @@ package enum RunPage {
         body += "<h2>Logs</h2>" + attemptLogs(view, logs: logs)
         let script = live ? """
             flowLive('/runs/\(run.id)/events', function(d){
-              if(d.tasks){ for(var id in d.tasks){ var s=d.tasks[id];
-                document.querySelectorAll('[data-task="'+CSS.escape(id)+'"]').forEach(function(n){
-                  n.setAttribute('class', n.getAttribute('class').replace(/s-[a-z_-]+/, 's-'+s)); n.dataset.status=s; }); } }
+              if(d.tasks){ for(var id in d.tasks){ var s=d.tasks[id], key='[data-task="'+CSS.escape(id)+'"]';
+                document.querySelectorAll('#graph g.node'+key).forEach(function(n){ n.setAttribute('class','node s-'+s); n.dataset.status=s; });
+                document.querySelectorAll('#tasks tr'+key+' .badge').forEach(function(b){ b.className='badge s-'+s; b.textContent=s.replace('_',' '); }); } }
               if(d.run){ var b=document.querySelector('#run-status .badge'); b.className='badge s-'+d.run; b.textContent=d.run; }
-            });
+            }, function(){ document.body.dataset.live='ended';
+              document.querySelectorAll('form[action$="/stop"]').forEach(function(f){ f.remove(); }); });
             document.querySelectorAll('details[data-stream]').forEach(function(d){
               var pre=d.querySelector('pre'); flowLive(d.dataset.stream, function(m){
                 pre.textContent+=m.text; if(pre.textContent.length>2000000){ pre.textContent=pre.textContent.slice(-1000000); }
-                pre.scrollTop=pre.scrollHeight; }); });
+                pre.scrollTop=pre.scrollHeight; }, function(){ d.dataset.ended='1'; }); });
             """ : ""
         return Layout.page(title: "Run \(run.id) of \(run.workflow)", project: project, body: body, script: script + loadLogs)
     }

@@ -44,7 +44,7 @@ final class WebServer: @unchecked Sendable {
         for header in headers { arguments += ["-H", header] }
         if let body { arguments += ["-d", body] }
         if events > 0 { arguments += ["--events", String(events)] }
-        let result = try await FlowBinary.runProgram("/usr/bin/python3", arguments, in: project.root)
+        let result = try await FlowBinary.runProgram("/usr/bin/env", ["python3"] + arguments, in: project.root)
         return try JSONDecoder().decode(Reply.self, from: Data(result.stdout.utf8))
     }
 
