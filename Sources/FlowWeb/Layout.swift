@@ -65,6 +65,7 @@ package enum Layout {
         pre.log{margin:0;padding:10px;max-height:420px;overflow:auto;background:#0f1720;color:#e3e8ee;border-radius:0 0 6px 6px;white-space:pre-wrap;word-break:break-all}
         .facts{display:flex;flex-wrap:wrap;gap:8px 22px;margin:6px 0 4px}.facts div{font-size:13px}.facts b{color:#4a5665;font-weight:600;margin-right:6px}
         .pager{margin-top:10px}.legend{display:flex;flex-wrap:wrap;gap:10px;font-size:12px;margin:6px 0}
+        td.nowrap{white-space:nowrap}.desc{max-width:460px}
         svg.chart{width:100%;height:auto;display:block}table.features{width:auto;min-width:420px}
         form.inline{display:inline}button{font:inherit;padding:4px 12px;border:1px solid #9aa7b4;border-radius:4px;background:#fff;cursor:pointer}
         """

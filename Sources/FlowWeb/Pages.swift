@@ -47,20 +47,20 @@ package enum Pages {
             if row.error == nil {
                 body += link("/workflows/\(segment(row.name))", row.name)
                 body += " <span class=\"muted\">\(row.taskCount) task\(row.taskCount == 1 ? "" : "s")</span>"
-                if let d = row.description { body += "<div class=\"muted\">\(HTML.escape(d))</div>" }
+                if let d = row.description { body += "<div class=\"muted desc\">\(HTML.escape(d))</div>" }
             } else {
                 body += "<b>\(HTML.escape(row.name))</b> <span class=\"muted\">\(HTML.escape(row.file))</span>"
                 body += "<div class=\"error\">\(HTML.escape(row.error ?? ""))</div>"
             }
-            body += "</td><td>"
+            body += "</td><td class=\"nowrap\">"
             if let run = row.lastRun {
                 body += Layout.badge(run.status.rawValue) + " " + link("/runs/\(run.id)", "run \(run.id)")
             } else if row.error == nil {
                 body += "<span class=\"muted\">never run</span>"
             }
-            body += "</td><td>\(Layout.time(row.lastRun?.createdAt))</td>"
-            body += "<td class=\"mono\">\(HTML.escape(row.schedule ?? ""))</td><td class=\"mono\">\(HTML.escape(row.nextTick ?? ""))</td>"
-            body += "<td>\(HTML.escape(row.lastTick ?? ""))\(row.schedule == nil ? "" : " " + link("/workflows/\(segment(row.name))/ledger", "ledger"))</td></tr>"
+            body += "</td><td class=\"nowrap\">\(Layout.time(row.lastRun?.createdAt))</td>"
+            body += "<td class=\"mono\">\(HTML.escape(row.schedule ?? ""))</td><td class=\"mono nowrap\">\(HTML.escape(row.nextTick ?? ""))</td>"
+            body += "<td class=\"nowrap\">\(HTML.escape(row.lastTick ?? ""))\(row.schedule == nil ? "" : " " + link("/workflows/\(segment(row.name))/ledger", "ledger"))</td></tr>"
         }
         body += "</tbody></table>"
         return Layout.page(title: "Workflows", project: project, body: body)
@@ -81,7 +81,7 @@ package enum Pages {
         body += "<h2>Runs</h2><table id=\"runs\"><thead><tr><th class=\"num\">Run</th><th>Status</th><th>Started</th><th>Duration</th><th>Tick</th><th>Failing task</th></tr></thead><tbody>"
         for run in runs {
             body += "<tr data-run=\"\(run.id)\"><td class=\"num\">\(link("/runs/\(run.id)", String(run.id)))</td><td>\(Layout.badge(run.status.rawValue))</td>"
-            body += "<td>\(Layout.time(run.createdAt))</td><td>\(Layout.duration(run.createdAt, run.finishedAt))</td>"
+            body += "<td class=\"nowrap\">\(Layout.time(run.createdAt))</td><td class=\"nowrap\">\(Layout.duration(run.createdAt, run.finishedAt))</td>"
             body += "<td class=\"mono\">\(run.scheduledFor.map { ISOTime.format($0) } ?? "")</td><td>\(HTML.escape(failing[run.id] ?? ""))</td></tr>"
         }
         if runs.isEmpty { body += "<tr><td colspan=\"6\" class=\"muted\">no runs yet</td></tr>" }

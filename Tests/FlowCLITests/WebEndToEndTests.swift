@@ -179,6 +179,21 @@ extension EndToEnd {
             }
         }
 
+        @Test("flow report RUN --html: one self-contained file with the graph, the tasks and every log, escaped; nothing fetched")
+        func report() async throws {
+            let p = try await Self.hostileProject()
+            let report = try await p.flow("report", "1", "--html")
+            #expect(report.status == 0, "\(report.stderr)")
+            let html = report.stdout
+            #expect(html.hasPrefix("<!doctype html>"))
+            #expect(html.contains("<svg id=\"graph\"") && html.contains("data-task=\"broken\""))
+            #expect(html.contains("who is &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"), "the log is inside, escaped")
+            #expect(html.contains("&lt;/pre&gt;&lt;script&gt;alert(2)&lt;/script&gt;"))
+            #expect(!html.contains("<script>alert") && !html.contains("src=\"http") && !html.contains("href=\"http"))
+            #expect(!html.contains("data-log=") && !html.contains("EventSource(\"/"), "nothing is loaded from a server")
+            #expect(try await p.flow("report", "99", "--html").status == 66)
+        }
+
         @Test("a live run: its page streams task statuses until the end; a task's log streams line by line as it is written")
         func live() async throws {
             let p = Project()
