@@ -85,7 +85,8 @@ struct StatusCommand: Subcommand {
             }
             let states = try store.taskStates(of: record.id)
             if order.isEmpty { order = states.keys.sorted() }
-            for key in states.keys.sorted() where !order.contains(key) { order.append(key) }
+            let listed = Set(order)
+            for key in states.keys.sorted() where !listed.contains(key) { order.append(key) }
             try render(record, shown: ShownStatus(record, store: store), states: states, order: order)
         } catch let error as CommandFailure {
             throw error

@@ -5,6 +5,7 @@ import FlowSpec
 import FlowStore
 import FlowWeb
 import Foundation
+import Synchronization
 
 /// What the web view (and `flow report --html`) reads, from the same state database, workflows folder and
 /// documents as the CLI: every `/api/` answer is the text the matching `--json` command prints. Reads only;
@@ -131,7 +132,7 @@ package struct WebBackend: Sendable {
             var needs: [TaskID: [TaskID]] = [:]
             var order: [TaskID] = []
             // The graph is the file's as it is now; the run's own tasks are kept whatever the file says.
-            if FileManager.default.fileExists(atPath: record.workflowPath), let wf = try? project.load(record.workflowPath) {
+            if let wf = WebBackend.loaded(record.workflowPath, project: project) {
                 for task in wf.tasks { needs[task.id] = task.needs }
                 order = wf.tasks.map(\.id)
             }
@@ -147,8 +148,9 @@ package struct WebBackend: Sendable {
             guard let record = try store.run(id) else { throw Failure.notFound("no run \(id)") }
             let states = try store.taskStates(of: id)
             var order: [TaskID] = []
-            if let wf = try? project.load(record.workflowPath) { order = wf.tasks.map(\.id).filter { states[$0] != nil } }
-            for key in states.keys.sorted() where !order.contains(key) { order.append(key) }
+            if let wf = WebBackend.loaded(record.workflowPath, project: project) { order = wf.tasks.map(\.id).filter { states[$0] != nil } }
+            let listed = Set(order)
+            for key in states.keys.sorted() where !listed.contains(key) { order.append(key) }
             return try json(StatusCommand.document(record, shown: ShownStatus(record, store: store), states: states, order: order))
         } catch let e as Failure { throw e } catch { throw Failure.failed("\(error)") }
     }
@@ -178,6 +180,22 @@ package struct WebBackend: Sendable {
         var info = stat()
         if lstat(real, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG { throw Failure.notFound("no log") }
         return (real, record)
+    }
+
+    /// Workflow files parsed once per version (path, size, modification time): a 10,000-task file takes tens of
+    /// milliseconds to load, and its run page is asked for again and again while the run goes.
+    private static let cache = Mutex<[String: (stamp: String, workflow: Workflow)]>([:])
+
+    static func loaded(_ path: String, project: Project) -> Workflow? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
+        let stamp = "\((attributes[.size] as? NSNumber)?.intValue ?? -1) \((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)"
+        if let hit = cache.withLock({ $0[path] }), hit.stamp == stamp { return hit.workflow }
+        guard let workflow = try? project.load(path) else { return nil }
+        cache.withLock { cache in
+            if cache.count > 64 { cache.removeAll() }
+            cache[path] = (stamp, workflow)
+        }
+        return workflow
     }
 
     // MARK: ledger and data

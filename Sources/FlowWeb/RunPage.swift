@@ -154,18 +154,32 @@ package enum RunPage {
         return out + "</tbody></table>"
     }
 
+    /// Attempts whose log is listed on a served page: every one that did not succeed, then succeeded ones up to
+    /// this many (a 10,000-task run lists the rest through its JSON and `flow logs`).
+    static let listedLogs = 300
+
     static func attemptLogs(_ view: RunView, logs: [AttemptID: String]?) -> String {
         let failing = view.failingTask?.id
         var out = ""
-        for a in view.attempts.sorted(by: { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) }) {
-            let path = "/api/runs/\(a.runID)/logs/\(Pages.segment(a.task.rawValue))/\(a.attempt)"
+        var attempts = view.attempts.sorted(by: { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) })
+        var left = 0
+        if logs == nil, attempts.count > listedLogs {
+            let unusual = attempts.filter { $0.status != .succeeded }
+            let usual = attempts.filter { $0.status == .succeeded }
+            let kept = Set((unusual + usual.prefix(max(0, listedLogs - unusual.count))).map(\.id))
+            left = attempts.count - kept.count
+            attempts = attempts.filter { kept.contains($0.id) }
+        }
+        for a in attempts {
+            // Task ids are [a-z0-9_-]: safe in a path as they are.
+            let path = "/api/runs/\(a.runID)/logs/\(a.task.rawValue)/\(a.attempt)"
             let open = a.task == failing && a.status != .succeeded
             var attributes = "data-attempt=\"\(a.id)\""
             var text = ""
             if let logs {
                 text = HTML.escape(logs[a.id] ?? "(no output)")
             } else if a.status == .running {
-                attributes += " data-stream=\"/runs/\(a.runID)/logs/\(Pages.segment(a.task.rawValue))/\(a.attempt)/stream\" open"
+                attributes += " data-stream=\"/runs/\(a.runID)/logs/\(a.task.rawValue)/\(a.attempt)/stream\" open"
             } else {
                 attributes += " data-log=\"\(path)\""
             }
@@ -175,6 +189,7 @@ package enum RunPage {
             out += "\(Layout.badge(a.status.rawValue)) <span class=\"muted\">\(HTML.escape(detail)) · \(Layout.duration(a.startedAt, a.finishedAt))</span></summary>"
             out += "<pre class=\"log\">\(text)</pre></details>"
         }
+        if left > 0 { out += "<p class=\"muted\">and \(left) more succeeded attempts: <span class=\"mono\">flow logs \(view.run.id)</span></p>" }
         return out.isEmpty ? "<p class=\"muted\">no attempt yet</p>" : out
     }
 }
