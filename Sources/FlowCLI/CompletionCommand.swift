@@ -2,7 +2,7 @@ import FlowCore
 import Foundation
 
 /// `flow completion bash|zsh|fish`: a completion script for commands, their options and workflow names, made
-/// from the same command specs the parser uses. Workflow names come from `flow completion --workflows` at
+/// from the same command specs the parser uses. Workflow names come from `flow completion --names` at
 /// completion time (the file stems of the workflows folder, nothing loaded).
 struct CompletionCommand: Subcommand {
     static let shells = ["bash", "zsh", "fish"]
@@ -10,7 +10,7 @@ struct CompletionCommand: Subcommand {
     static let spec = CommandSpec(
         name: "completion", abstract: "Print a shell completion script: flow completion bash|zsh|fish.",
         arguments: [.init(name: "shell", help: "bash, zsh or fish.", optional: true)],
-        options: [.init(name: "workflows", help: "Print the workflow names of this project, one per line (what the scripts complete).")]
+        options: [.init(name: "names", help: "Print the workflow names of this project, one per line (what the scripts complete).")]
             + GlobalOptions.options)
 
     var global: GlobalOptions
@@ -20,7 +20,7 @@ struct CompletionCommand: Subcommand {
     init(_ arguments: ParsedArguments) {
         global = GlobalOptions(arguments)
         shell = arguments.argument("shell")
-        listWorkflows = arguments.flag("workflows")
+        listWorkflows = arguments.flag("names")
     }
 
     func run() async throws {

@@ -53,7 +53,7 @@ enum CompletionScripts {
                     return
                 fi
                 if [ "$workflow" = 1 ]; then
-                    COMPREPLY=($(compgen -W "$(command flow completion --workflows 2>/dev/null)" -- "$cur"))
+                    COMPREPLY=($(compgen -W "$(command flow completion --names 2>/dev/null)" -- "$cur"))
                 fi
             }
             complete -F _flow flow
@@ -95,7 +95,7 @@ enum CompletionScripts {
             # or save it as _flow in a folder of $fpath.
             _flow_workflows() {
                 local -a names
-                names=(${(f)"$(command flow completion --workflows 2>/dev/null)"})
+                names=(${(f)"$(command flow completion --names 2>/dev/null)"})
                 _describe 'workflow' names
             }
             _flow() {
@@ -143,11 +143,11 @@ enum CompletionScripts {
             if spec.name == "schedule" {
                 let action = "__fish_seen_subcommand_from " + ScheduleCommand.actions.joined(separator: " ")
                 lines.append("complete -c flow -n \(quoted("__fish_seen_subcommand_from schedule; and not \(action)")) -a \(quoted(ScheduleCommand.actions.joined(separator: " ")))")
-                lines.append("complete -c flow -n \(quoted("__fish_seen_subcommand_from schedule; and \(action)")) -a '(command flow completion --workflows 2>/dev/null)'")
+                lines.append("complete -c flow -n \(quoted("__fish_seen_subcommand_from schedule; and \(action)")) -a '(command flow completion --names 2>/dev/null)'")
             } else if spec.name == "completion" {
                 lines.append("complete -c flow -n \(when) -a \(quoted(CompletionCommand.shells.joined(separator: " ")))")
             } else if takesWorkflow(spec) {
-                lines.append("complete -c flow -n \(when) -a '(command flow completion --workflows 2>/dev/null)'")
+                lines.append("complete -c flow -n \(when) -a '(command flow completion --names 2>/dev/null)'")
             }
         }
         return lines.joined(separator: "\n")

@@ -98,6 +98,12 @@ struct FastStatement {
         return sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column)
     }
 
+    /// Whether the column holds a number or NULL, as a time or a count must (text there is damage, not zero).
+    func isNumberOrNull(at column: Int32) -> Bool {
+        let type = sqlite3_column_type(statement.sqliteStatement, column)
+        return type == SQLITE_INTEGER || type == SQLITE_FLOAT || type == SQLITE_NULL
+    }
+
     func double(at column: Int32) -> Double? {
         let handle = statement.sqliteStatement
         return sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_double(handle, column)

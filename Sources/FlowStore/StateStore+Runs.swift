@@ -160,6 +160,11 @@ extension StateStore {
                     throw UnreadableValue(table: "attempts", column: "status", row: "attempt \(id)",
                                           problem: "is '\(row.string(at: 4)?.prefix(40) ?? "NULL")', a status this flow does not know")
                 }
+                for (column, name) in [(Int32(3), "attempt"), (6, "pid"), (7, "started_at"), (8, "finished_at"), (9, "exit_code"), (10, "signal")]
+                where !row.isNumberOrNull(at: column) {
+                    throw UnreadableValue(table: "attempts", column: name, row: "attempt \(id)",
+                                          problem: "is '\(row.string(at: column)?.prefix(40) ?? "")', not a number")
+                }
                 guard let started = row.double(at: 7) else {
                     throw UnreadableValue(table: "attempts", column: "started_at", row: "attempt \(id)", problem: "is NULL")
                 }
