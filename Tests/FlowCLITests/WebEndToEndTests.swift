@@ -179,6 +179,29 @@ extension EndToEnd {
             }
         }
 
+        @Test("daily-update from Databento (a local fake, 401 then 500 injected): the key is in no page or document; the data page and its JSON")
+        func databentoKey() async throws {
+            let fake = try await blocking { try FakeDatabento(key: "db-Sec+ret/Key=42&x", availableEnd: "2026-01-16T23:00:00.000000000Z") }
+            try fake.inject("echo500")
+            let p = try Project.dailyUpdate(retryDelay: "10ms")
+            let env = ["FLOW_NOW": "2026-01-17T00:00:00Z", "DATABENTO_API_KEY": fake.key, "DATABENTO_BASE_URL": fake.baseURL,
+                       "FLOW_VENDOR_RETRY_BASE": "10ms"]
+            #expect(try await p.flow("run", "daily-update", "-p", "start=2026-01-14T23:00:00Z", env: env).status == 0)
+            let server = try await WebServer(p)
+            let forms = [fake.key, Data("\(fake.key):".utf8).base64EncodedString(),
+                         fake.key.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? fake.key]
+            var pages: [String] = []
+            for path in ["/", "/workflows/daily-update", "/runs/1", "/api/runs/1", "/workflows/daily-update/data", "/api/workflows/daily-update/data"]
+                + ["health-check", "detect-gap", "backfill", "build-features", "report"].map({ "/api/runs/1/logs/\($0)/1" }) {
+                let reply = try await server.get(path)
+                pages.append(reply.body ?? "")
+                for form in forms { #expect(!(reply.body ?? "").contains(form), "\(path) shows the key") }
+            }
+            #expect(pages[4].contains("<svg class=\"closes chart\"") && pages[4].contains("MGC"))
+            let data = try #require(try JSONSerialization.jsonObject(with: Data(pages[5].utf8)) as? [String: Any])
+            #expect(((data["days"] as? [String: Any])?["MGC"] as? [Any])?.isEmpty == false, "\(pages[5].prefix(300))")
+        }
+
         @Test("flow report RUN --html: one self-contained file with the graph, the tasks and every log, escaped; nothing fetched")
         func report() async throws {
             let p = try await Self.hostileProject()
