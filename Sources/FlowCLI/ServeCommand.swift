@@ -26,13 +26,10 @@ struct ServeCommand: Subcommand {
         listen = arguments.value("listen") ?? "127.0.0.1:8080"
         token = arguments.value("token")
         readOnly = arguments.flag("read-only")
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port),
-              colon != listen.startIndex else {
+        guard let (host, _) = ListenAddress.parse(listen) else {
             throw ParsedArguments.usage(Self.spec, "--listen takes HOST:PORT, such as 127.0.0.1:8080, not '\(Console.shown(listen))'")
         }
-        let host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        let loopback = host == "127.0.0.1" || host == "::1" || host == "localhost" || host.hasPrefix("127.")
-        if !loopback, token == nil, !readOnly {
+        if !ListenAddress.isLoopback(host), token == nil, !readOnly {
             throw CommandFailure(.usage, "flow serve: refusing to listen on \(Console.shown(host)) without --token: anyone who can reach it could run workflows\nnote: give --token (16+ characters), or --read-only")
         }
         if let token, token.count < 16 { throw ParsedArguments.usage(Self.spec, "--token must be at least 16 characters") }
@@ -49,6 +46,19 @@ struct ServeCommand: Subcommand {
         let pointers = arguments.map { strdup($0) } + [nil]
         execv(server, pointers)
         throw CommandFailure(.internalError, "flow serve: cannot start \(server): \(String(cString: strerror(errno)))")
+    }
+}
+
+/// `--listen HOST:PORT`, read the same way by `flow serve` and by `flow-serve`.
+package enum ListenAddress {
+    package static func parse(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), colon != text.startIndex, let port = Int(text[text.index(after: colon)...]),
+              (0...65535).contains(port) else { return nil }
+        return (String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
+    }
+
+    package static func isLoopback(_ host: String) -> Bool {
+        host == "::1" || host == "localhost" || host.hasPrefix("127.")
     }
 }
 

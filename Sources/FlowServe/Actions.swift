@@ -1,5 +1,6 @@
 import FlowCLI
 import FlowCore
+import FlowWeb
 import Foundation
 import Hummingbird
 import NIOCore
@@ -16,7 +17,7 @@ struct Actions: Sendable {
             let name = try context.parameters.require("name")
             try await authorize(request)
             try mapped { try backend.runWorkflow(name) }
-            return redirect("/workflows/\(Self.segment(name))")
+            return redirect("/workflows/\(Pages.segment(name))")
         }
         router.post("/runs/:id/resume") { request, context in
             let id = try context.parameters.require("id", as: RunID.self)
@@ -30,10 +31,6 @@ struct Actions: Sendable {
             try mapped { try backend.stop(id) }
             return redirect("/runs/\(id)")
         }
-    }
-
-    static func segment(_ name: String) -> String {
-        name.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._"))) ?? ""
     }
 
     func redirect(_ path: String) -> Response {

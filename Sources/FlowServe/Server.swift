@@ -19,8 +19,14 @@ package struct ServeOptions: Sendable {
 
     package init() {}
 
-    package static func isLoopback(_ host: String) -> Bool {
-        host == "127.0.0.1" || host == "::1" || host == "localhost" || host.hasPrefix("127.")
+    package static func isLoopback(_ host: String) -> Bool { ListenAddress.isLoopback(host) }
+
+    /// `--listen HOST:PORT`, as `flow serve` read it.
+    package mutating func listen(_ text: String) -> Bool {
+        guard let (host, port) = ListenAddress.parse(text) else { return false }
+        self.host = host
+        self.port = port
+        return true
     }
 }
 

@@ -35,7 +35,7 @@ package enum Pages {
     static func link(_ path: String, _ text: String) -> String { "<a href=\"\(HTML.escape(path))\">\(HTML.escape(text))</a>" }
 
     /// A path segment for a name: only names flow accepts reach here, but they are encoded all the same.
-    static func segment(_ name: String) -> String {
+    package static func segment(_ name: String) -> String {
         name.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._"))) ?? ""
     }
 

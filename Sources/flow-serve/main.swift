@@ -17,11 +17,7 @@ while !words.isEmpty {
     switch word {
     case "--listen":
         let text = value()
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
-            fail("--listen takes HOST:PORT, such as 127.0.0.1:8080, not '\(text.prefix(60))'")
-        }
-        options.host = String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        options.port = port
+        guard options.listen(text) else { fail("--listen takes HOST:PORT, such as 127.0.0.1:8080, not '\(text.prefix(60))'") }
     case "--token": options.token = value()
     case "--read-only": options.readOnly = true
     case "--workflows": options.workflows = value()
