@@ -180,20 +180,26 @@ struct RunCoordinator {
                         note: its lock file \(RunLease.lockPath(for: workflow, store: store)) was removed while it ran; wait for it to finish
                         """)
                 }
-                var groups = try store.markInterrupted(run, reason: "the runner (pid \(record?.pid.map(String.init) ?? "?")) died")
-                // Also processes started after the last recorded pid (the runner died between spawn and record).
-                groups = Array(Set(groups + ProcessGroups.groupsTagged(runID: run, statePath: store.path))).sorted()
-                logger.info("run \(run) is marked running but no process holds its lease; recovering it", metadata: ["groups": "\(groups)"])
-                let killed = await ProcessGroups.killOrphans(groups, grace: gracePeriod)
-                var line = "flow: run \(run) was left running by a process that is gone; marked it interrupted"
-                if killed > 0 { line += " and stopped \(killed) orphaned task process group\(killed == 1 ? "" : "s")" }
-                Console.err(line)
+                Console.err(try await Self.recover(run, pid: record?.pid, store: store, grace: gracePeriod))
             }
         } catch let failure as CommandFailure {
             throw failure
         } catch {
             throw CommandFailure(.internalError, "flow: \(error)")
         }
+    }
+
+    /// A run marked running whose runner is gone (the caller holds its workflow's lease): marked interrupted,
+    /// and every process group it left — recorded, or found by its environment tag — stopped. Says so in a line.
+    static func recover(_ run: RunID, pid: Int32?, store: StateStore, grace: Duration) async throws -> String {
+        var groups = try store.markInterrupted(run, reason: "the runner (pid \(pid.map(String.init) ?? "?")) died")
+        // Also processes started after the last recorded pid (the runner died between spawn and record).
+        groups = Array(Set(groups + ProcessGroups.groupsTagged(runID: run, statePath: store.path))).sorted()
+        Logger(label: "flow.run").info("run \(run) is marked running but no process holds its lease; recovering it", metadata: ["groups": "\(groups)"])
+        let killed = await ProcessGroups.killOrphans(groups, grace: grace)
+        var line = "flow: run \(run) was left running by a process that is gone; marked it interrupted"
+        if killed > 0 { line += " and stopped \(killed) orphaned task process group\(killed == 1 ? "" : "s")" }
+        return line
     }
 
     /// Outputs named `summary` are the run's report: shown after the run's own summary line.
