@@ -28,7 +28,7 @@ package enum FlowCommand {
     static let subcommands: [any Subcommand.Type] = [
         RunCommand.self, ResumeCommand.self, PlanCommand.self, ValidateCommand.self, StatusCommand.self,
         HistoryCommand.self, LogsCommand.self, ListCommand.self, GraphCommand.self, ScheduleCommand.self, SchedulerCommand.self,
-        SchemaCommand.self, CompletionCommand.self, ServeCommand.self, ReportCommand.self, StopCommand.self,
+        SchemaCommand.self, CompletionCommand.self, ServeCommand.self, ReportCommand.self, StopCommand.self, PruneCommand.self,
     ]
 
     package static func execute(arguments: [String]? = nil) async -> Never {

@@ -95,6 +95,15 @@ struct SchedulePass {
         }
     }
 
+    /// After a scheduled run: the workflow's `retention:` applied, so a schedule's history does not grow forever.
+    private func applyRetention(_ workflow: Workflow) {
+        let pruner = Pruner(store: store, stateDirectory: project.options.stateDirectory)
+        guard let result = try? pruner.prune(workflow.name, keepRuns: workflow.retention.runs, keepDays: workflow.retention.days,
+                                             now: Date(), dryRun: false),
+              !result.runs.isEmpty else { return }
+        Console.out("\(workflow.name): retention deleted \(result.runs.count) old run\(result.runs.count == 1 ? "" : "s") (\(Pruner.bytes(result.bytes)) of logs)")
+    }
+
     /// A tick whose run is to start (or, with `resume`, to resume).
     struct Pending {
         var tick: Int64
@@ -145,6 +154,7 @@ struct SchedulePass {
                 let exit = try await coordinator.run(workflowName: path, parameterValues: [])
                 if exit == .success { result.ran += 1 } else { result.failed += 1 }
                 if exit == .interrupted { break }
+                applyRetention(workflow)
             } catch let failure where failure.exit == .alreadyRunning {
                 // Someone runs the workflow by hand: the tick stays decided with no run, and runs at the next pass.
                 Console.out("\(workflow.name): tick \(ISOTime.format(item.tick)) waits: the workflow is running")

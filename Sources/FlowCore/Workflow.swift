@@ -10,6 +10,8 @@ package struct Workflow: Sendable {
     package var maxParallel: Int
     /// When it runs by itself; nil for a workflow that runs only when asked.
     package var schedule: Schedule?
+    /// How much history `flow prune` and the scheduler keep.
+    package var retention = Retention()
     /// Tasks in file order; `index(of:)` finds one by id.
     package private(set) var tasks: [TaskSpec]
     private var positions: [TaskID: Int]
@@ -40,6 +42,20 @@ package struct Workflow: Sendable {
 
     package var paramDefaults: [String: String] {
         Dictionary(params.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
+    }
+}
+
+/// `retention:` — the newest `runs` runs are kept, and none older than `days` days (nil: no limit of that kind).
+package struct Retention: Sendable, Hashable {
+    package static let defaultRuns = 1_000
+    package static let defaultDays = 365
+
+    package var runs: Int? = Retention.defaultRuns
+    package var days: Int? = Retention.defaultDays
+
+    package init(runs: Int? = Retention.defaultRuns, days: Int? = Retention.defaultDays) {
+        self.runs = runs
+        self.days = days
     }
 }
 

@@ -11,7 +11,7 @@ struct PendingReference {
 
 /// Walks the YAML tree, checks keys and types, and builds the workflow model.
 struct WorkflowBuilder {
-    static let topKeys = ["name", "description", "params", "env", "defaults", "max_parallel", "schedule", "on_failure", "tasks"]
+    static let topKeys = ["name", "description", "params", "env", "defaults", "max_parallel", "schedule", "on_failure", "retention", "tasks"]
     static let taskKeys = ["needs", "run", "shell", "uses", "with", "env", "if", "retries", "retry_delay",
                            "timeout", "working_directory", "always_run", "continue_on_error", "description"]
     static let defaultKeys = ["retries", "retry_delay", "timeout", "working_directory", "shell"]
@@ -81,8 +81,27 @@ struct WorkflowBuilder {
         var tasks = parseTasks(tasksNode, defaults: defaults)
         if let node = fields["on_failure"] { applyOnFailure(node, to: &tasks) }
         checkNotifyMissed(tasks)
-        return Workflow(name: name, description: description, path: file, params: params, env: env,
-                        maxParallel: maxParallel, schedule: schedule, tasks: tasks)
+        var workflow = Workflow(name: name, description: description, path: file, params: params, env: env,
+                                maxParallel: maxParallel, schedule: schedule, tasks: tasks)
+        if let node = fields["retention"] { workflow.retention = parseRetention(node) }
+        return workflow
+    }
+
+    /// `retention: { runs: 100, days: 90 }`; a key left out keeps its default, `none` lifts that limit.
+    mutating func parseRetention(_ node: YAMLNode) -> Retention {
+        guard case .mapping(let pairs, _) = node else {
+            error(node.location, "'retention' must be a mapping, not \(node.typeName)", notes: ["for example:", "  retention: { runs: 100, days: 90 }"])
+            return Retention()
+        }
+        let fields = keyed(pairs, allowed: ["runs", "days"], context: "'retention'")
+        var retention = Retention()
+        for (key, range) in [("runs", 1...10_000_000), ("days", 1...36_500)] {
+            guard let value = fields[key] else { continue }
+            let limit: Int?
+            if value.scalarText == "none" { limit = nil } else { limit = integer(value, key: key, range: range) ?? (key == "runs" ? retention.runs : retention.days) }
+            if key == "runs" { retention.runs = limit } else { retention.days = limit }
+        }
+        return retention
     }
 
     static func isValidWorkflowName(_ name: String) -> Bool {

@@ -103,6 +103,13 @@ package enum WorkflowSchema {
         case "on_failure":
             return .object([("type", .string("array")), ("items", ref("taskId")), ("uniqueItems", .bool(true)),
                             ("description", .string("tasks that need every other task and run when one failed"))])
+        case "retention":
+            let limit: (Int) -> JSON = { most in .object([("oneOf", .array([
+                .object([("type", .string("integer")), ("minimum", .number(1)), ("maximum", .number(most))]), .object([("const", .string("none"))]),
+            ]))]) }
+            return .object([("type", .string("object")), ("additionalProperties", .bool(false)),
+                            ("properties", .object([("runs", limit(10_000_000)), ("days", limit(36_500))])),
+                            ("description", .string("runs kept by flow prune and the scheduler (default runs: 1000, days: 365)"))])
         case "tasks":
             return .object([("type", .string("object")), ("minProperties", .number(1)),
                             ("propertyNames", ref("taskId")), ("additionalProperties", ref("task"))])

@@ -3,7 +3,7 @@ import GRDB
 
 /// Append-only, named migrations. A released migration never changes: add a new one instead.
 enum StateSchema {
-    static let identifiers = ["v1-runs-tasks-attempts", "v2-lean-attempts-task-states", "v3-schedule-ledger"]
+    static let identifiers = ["v1-runs-tasks-attempts", "v2-lean-attempts-task-states", "v3-schedule-ledger", "v4-ledger-pruned-runs"]
     /// How many of ours are applied, how many migrations in all, and the user version, in one row as text.
     private static let appliedCount = """
         SELECT (SELECT COUNT(*) FROM grdb_migrations WHERE identifier IN (\(identifiers.map { _ in "?" }.joined(separator: ", "))))
@@ -178,6 +178,11 @@ enum StateSchema {
                 ALTER TABLE runs ADD COLUMN scheduled_for INTEGER;
                 ALTER TABLE runs ADD COLUMN interval_start INTEGER;
                 """)
+        }
+        // Retention: a pruned run's ledger rows keep its id here (their `run_id` becomes NULL, which the foreign
+        // key needs), so a pruned tick is never taken for one whose run never started.
+        migrator.registerMigration(identifiers[3]) { db in
+            try db.execute(sql: "ALTER TABLE schedule_ledger ADD COLUMN pruned_run_id INTEGER")
         }
         return migrator
     }

@@ -53,7 +53,8 @@ extension StateStore {
     /// workflows reads next to nothing.
     package func unfinishedTicks(of workflow: String) throws(StoreError) -> [LedgerEntry] {
         try ledgerRows(of: workflow, filter: """
-            AND l.status IN ('ran', 'caught-up', 'queued') AND (l.run_id IS NULL OR r.status IN ('running', 'interrupted'))
+            AND l.status IN ('ran', 'caught-up', 'queued') AND l.pruned_run_id IS NULL
+            AND (l.run_id IS NULL OR r.status IN ('running', 'interrupted'))
             """, order: "ASC", limit: 10_000)
     }
 
@@ -65,7 +66,8 @@ extension StateStore {
     private func ledgerRows(of workflow: String, filter: String, order: String, limit: Int) throws(StoreError) -> [LedgerEntry] {
         try read { db in
             let statement = try db.cachedStatement(sql: """
-                SELECT l.tick_utc, l.status, l.run_id, l.decided_at, r.status AS run_status FROM schedule_ledger l
+                SELECT l.tick_utc, l.status, COALESCE(l.run_id, l.pruned_run_id) AS run_id, l.decided_at, r.status AS run_status
+                FROM schedule_ledger l
                 LEFT JOIN runs r ON r.id = l.run_id WHERE l.workflow = ? \(filter) ORDER BY l.tick_utc \(order) LIMIT ?
                 """)
             let rows = try Row.fetchAll(statement, arguments: [workflow, limit])
