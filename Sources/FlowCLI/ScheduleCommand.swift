@@ -10,7 +10,7 @@ struct ScheduleCommand: Subcommand {
     static let actions = ["next", "tick", "ledger", "install", "uninstall"]
 
     static let spec = CommandSpec(
-        name: "schedule", abstract: "Show when schedules fire, run the ticks that are due, or show the ledger of decided ticks.",
+        name: "schedule", abstract: "Show when schedules fire, run the ticks that are due, show the ledger, or install the timer that runs them.",
         arguments: [
             .init(name: "action", help: "next: the next ticks strictly after --from (default now). tick: one scheduler pass "
                   + "(the named workflows, or every scheduled one). ledger: a workflow's decided ticks. install/uninstall: a "
