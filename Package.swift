@@ -58,7 +58,7 @@ let package = Package(
         ], swiftSettings: startup),
         // The HTTP server behind `flow serve`: routes, live updates, tokens.
         .target(name: "FlowServe", dependencies: [
-            "FlowCLI", "FlowWeb", "FlowStore", "FlowSpec", "FlowCore", .product(name: "Hummingbird", package: "hummingbird"),
+            "FlowCLI", "FlowWeb", "FlowStore", "FlowSpec", "FlowCore", "FlowProcess", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .executableTarget(name: "flow-serve", dependencies: ["FlowServe"]),

@@ -79,12 +79,7 @@ final class Console: Sendable {
         var t = time_t(seconds)
         var parts = tm()
         localtime_r(&t, &parts)
-        let offset = parts.tm_gmtoff
-        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        let sign = offset < 0 ? "-" : "+"
-        let minutes = abs(offset) / 60
-        return "\(parts.tm_year + 1900)-\(two(Int(parts.tm_mon) + 1))-\(two(Int(parts.tm_mday)))T\(two(Int(parts.tm_hour))):"
-            + "\(two(Int(parts.tm_min))):\(two(Int(parts.tm_sec)))\(sign)\(two(minutes / 60)):\(two(minutes % 60))"
+        return ISOTime.format(Int64(seconds), offset: parts.tm_gmtoff)
     }
 
     /// What to do once stdout's reader is gone (flow ignores SIGPIPE so that it can record the run first).

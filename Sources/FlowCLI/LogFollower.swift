@@ -64,8 +64,6 @@ struct LogFollower {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return [] }
         defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
-        return n > 0 ? Array(buffer.prefix(n)) : []
+        return FileInput.read(fd, at: offset, count: 1 << 20) ?? []
     }
 }

@@ -1,5 +1,6 @@
 import FlowCore
 import FlowPlan
+import FlowProcess
 import FlowSpec
 import FlowStore
 import Foundation
@@ -143,11 +144,10 @@ struct ScheduleCommand: Subcommand {
             Console.err("flow: note: no workflow in \(project.display(global.workflowsDirectory)) has a schedule yet; the timer will find nothing to do")
         }
         let explicitState = global.state != nil || !(HostEnvironment.value("FLOW_STATE") ?? "").isEmpty
-        let flowPath = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let installer = ScheduleInstaller(
             target: systemd ? .systemd : .cron, projectDirectory: global.projectDirectory,
             workflowsDirectory: global.workflowsDirectory, statePath: explicitState ? global.statePath : nil,
-            flowPath: FilePath.absolute(flowPath), workflow: name, environment: HostEnvironment.all)
+            flowPath: ProcessTable.executablePath(), workflow: name, environment: HostEnvironment.all)
         if action == "install" {
             try installer.install(dryRun: dryRun, enable: !noEnable)
         } else {

@@ -232,8 +232,7 @@ package struct WebBackend: Sendable {
 
     /// The flow binary beside this one, which the actions start (`flow run`, `flow resume`).
     package static func flowBinary() -> String {
-        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return FilePath.directory(of: me) + "/flow"
+        FilePath.directory(of: ProcessTable.executablePath()) + "/flow"
     }
 
     /// Starts `flow ARGUMENTS` in the project, detached, its output in the state folder's `serve.log`.

@@ -65,10 +65,8 @@ package final class LogFile: AttemptLog {
         guard fstat(fd, &info) == 0 else { return [] }
         let window = min(Int(info.st_size), 64 * 1024)
         guard window > 0 else { return [] }
-        var bytes = [UInt8](repeating: 0, count: window)
-        let got = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, window, off_t(Int(info.st_size) - window)) }
-        guard got > 0 else { return [] }
-        var text = String(decoding: bytes.prefix(got), as: UTF8.self)
+        guard let bytes = FileInput.read(fd, at: Int(info.st_size) - window, count: window), !bytes.isEmpty else { return [] }
+        var text = String(decoding: bytes, as: UTF8.self)
         // A window that starts mid-file starts mid-line: drop the partial first line.
         if window < Int(info.st_size), let newline = text.firstIndex(of: "\n") { text = String(text[text.index(after: newline)...]) }
         return LogFile.lastLines(of: text, count, width: width)
@@ -85,6 +83,16 @@ package final class LogFile: AttemptLog {
         descriptor.withLock { fd in
             if fd >= 0 { _ = Glibc.close(fd) }
         }
+    }
+}
+
+/// Reads of a file that may still be growing (a live log).
+package enum FileInput {
+    /// Up to `count` bytes at `offset`; empty at the end, nil on an error.
+    package static func read(_ fd: Int32, at offset: Int, count: Int) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: count)
+        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
+        return n < 0 ? nil : Array(buffer.prefix(n))
     }
 }
 

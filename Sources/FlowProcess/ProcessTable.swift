@@ -1,3 +1,4 @@
+import FlowCore
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -24,6 +25,13 @@ package enum ProcessTable {
     }
 
     /// When the live process `pid` started; nil if there is none.
+    /// This process's own executable, as an absolute path (`/proc/self/exe`); `argv[0]` made absolute if that
+    /// cannot be read.
+    package static func executablePath() -> String {
+        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return FilePath.absolute(path)
+    }
+
     package static func startTime(of pid: Int32) -> Date? {
         guard let stat = stat(of: pid), !stat.isDead, let boot = bootTime else { return nil }
         let hz = Double(sysconf(Int32(_SC_CLK_TCK)))

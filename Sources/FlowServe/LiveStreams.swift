@@ -1,5 +1,6 @@
 import FlowCLI
 import FlowCore
+import FlowProcess
 import FlowStore
 import Foundation
 import Hummingbird
@@ -69,11 +70,7 @@ enum LogStream {
         }
     }
 
-    static func read(_ fd: Int32, at offset: Int) -> [UInt8]? {
-        var buffer = [UInt8](repeating: 0, count: chunk)
-        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, chunk, off_t(offset)) }
-        return n < 0 ? nil : Array(buffer.prefix(n))
-    }
+    static func read(_ fd: Int32, at offset: Int) -> [UInt8]? { FileInput.read(fd, at: offset, count: chunk) }
 
     static func live(run: RunID, task: String, attempt: Int, backend: WebBackend) -> ResponseBody {
         ResponseBody { writer in

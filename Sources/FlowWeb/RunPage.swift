@@ -106,7 +106,7 @@ package enum RunPage {
     // MARK: timeline
 
     static func timeline(_ view: RunView, now: Date) -> String {
-        let attempts = view.attempts.sorted { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) }
+        let attempts = view.attempts
         guard let first = attempts.first?.startedAt else { return "<p class=\"muted\">no attempt yet</p>" }
         let shown = attempts.prefix(timelineLimit)
         let last = shown.map { $0.finishedAt ?? now }.max() ?? now
@@ -161,7 +161,7 @@ package enum RunPage {
     static func attemptLogs(_ view: RunView, logs: [AttemptID: String]?) -> String {
         let failing = view.failingTask?.id
         var out = ""
-        var attempts = view.attempts.sorted(by: { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) })
+        var attempts = view.attempts
         var left = 0
         if logs == nil, attempts.count > listedLogs {
             let unusual = attempts.filter { $0.status != .succeeded }

@@ -18,12 +18,13 @@ package struct RunView: Sendable {
 
     package var run: RunRecord
     package var tasks: [TaskRow]
+    /// In the order they started.
     package var attempts: [AttemptRecord]
 
     /// `needs` by task id, from the workflow file (empty when it cannot be loaded); `order`: the file's task order.
     package init(run: RunRecord, states: [TaskID: TaskStateRecord], attempts: [AttemptRecord], needs: [TaskID: [TaskID]], order: [TaskID]) {
         self.run = run
-        self.attempts = attempts
+        self.attempts = attempts.sorted { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) }
         var ids = order.filter { states[$0] != nil || needs[$0] != nil }
         // A set, not `ids.contains`: a 10,000-task run made that 50 million comparisons.
         let listed = Set(ids)
