@@ -53,9 +53,13 @@ struct PlanCommand: Subcommand {
         let workflow = try project.load(path)
         let overrides = try RunSetup.overrides(param, for: workflow)
         let store = try project.existingStore()
+        // Planning only reads: no project key is made for it (without one, no run can have stored a hash).
+        let secrets = try RunSecrets.load(for: workflow, projectDirectory: project.options.projectDirectory,
+                                          stateDirectory: project.options.stateDirectory, makeKey: false)
         let setup = try RunSetup.decide(workflow, store: store, overrides: overrides, fresh: fresh, resumeID: nil,
-                                        now: try RunSetup.clock())
-        let (plan, _) = try setup.plan(runID: setup.resuming?.id ?? 0, store: store, actionVersions: project.actionVersions)
+                                        now: try RunSetup.clock(), secrets: secrets)
+        let (plan, _) = try setup.plan(runID: setup.resuming?.id ?? 0, store: store, actionVersions: project.actionVersions,
+                                       secrets: secrets)
         if json {
             let entries = plan.order.map { index -> TaskEntry in
                 let task = workflow.tasks[index]

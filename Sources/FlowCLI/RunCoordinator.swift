@@ -34,8 +34,10 @@ struct RunCoordinator {
             alone[i].needs = []
             alone[i].condition = nil
         }
-        return Workflow(name: workflow.name + "+missed", description: workflow.description, path: workflow.path,
-                        params: workflow.params, env: workflow.env, maxParallel: 1, schedule: nil, tasks: alone)
+        var notifying = Workflow(name: workflow.name + "+missed", description: workflow.description, path: workflow.path,
+                                 params: workflow.params, env: workflow.env, maxParallel: 1, schedule: nil, tasks: alone)
+        (notifying.secrets, notifying.secretParams, notifying.envFile) = (workflow.secrets, workflow.secretParams, workflow.envFile)
+        return notifying
     }
 
     func run(workflowName: String, parameterValues: [String]) async throws(CommandFailure) -> FlowExit {
@@ -81,7 +83,10 @@ struct RunCoordinator {
             throw CommandFailure(.internalError, "flow: \(error)")
         }
 
-        let setup = try RunSetup.decide(workflow, store: store, overrides: overrides, fresh: fresh, resumeID: resume?.run.id, now: now)
+        let secrets = try RunSecrets.load(for: workflow, projectDirectory: project.options.projectDirectory,
+                                          stateDirectory: project.options.stateDirectory)
+        let setup = try RunSetup.decide(workflow, store: store, overrides: overrides, fresh: fresh, resumeID: resume?.run.id, now: now,
+                                        secrets: secrets)
         if signals.isInterrupted { return .interrupted }
         // The run's row comes first, so its scope — the id included — is complete before anything is planned.
         let runID: RunID
@@ -89,9 +94,10 @@ struct RunCoordinator {
         do {
             if let resuming = setup.resuming {
                 runID = resuming.id
-                try store.reopenRun(runID, params: setup.params, overrides: setup.overrides, pid: pid, lease: lease)
+                try store.reopenRun(runID, params: secrets.stored(setup.params), overrides: secrets.stored(setup.overrides), pid: pid, lease: lease)
             } else {
-                runID = try store.createRun(workflow: workflow.name, workflowPath: path, params: setup.params, overrides: setup.overrides,
+                runID = try store.createRun(workflow: workflow.name, workflowPath: path, params: secrets.stored(setup.params),
+                                            overrides: secrets.stored(setup.overrides),
                                             startedAt: setup.startedAt, pid: pid, lease: lease, tick: tick)
             }
         } catch {
@@ -101,7 +107,8 @@ struct RunCoordinator {
         // A resumed scheduled run keeps its tick.
         let scheduled = setup.resuming.flatMap { run in run.scheduledFor.map { (at: $0, intervalStart: run.intervalStart) } } ?? tick
         let tickFields = RunSetup.tickFields(scheduled)
-        var (plan, scope) = try setup.plan(runID: runID, store: store, actionVersions: project.actionVersions, schedule: tickFields)
+        var (plan, scope) = try setup.plan(runID: runID, store: store, actionVersions: project.actionVersions, schedule: tickFields,
+                                           secrets: secrets)
         scope.missedTicks = missed?.ticks ?? []
         let params = setup.nonDefaultParams
         if setup.resuming != nil {
@@ -132,9 +139,12 @@ struct RunCoordinator {
         engineOptions.taskEnvironment = ["FLOW_STATE": store.path]
         for field in RunScheduleField.allCases { engineOptions.taskEnvironment[field.environmentName] = tickFields[field] ?? "" }
         if let missed { engineOptions.taskEnvironment["FLOW_MISSED_TICKS"] = missed.ticks.map(\.tick).joined(separator: " ") }
-        let (groups, inherited) = (project.groups, InheritedEnvironment(HostEnvironment.all))
+        engineOptions.inherited = secrets.inherited
+        let masker = secrets.masker(params: setup.params)
+        engineOptions.masker = masker
+        let (groups, inherited) = (project.groups, InheritedEnvironment(engineOptions.inherited))
         let engine = Engine(registry: project.registry, store: store, options: engineOptions,
-                            runner: { folder in ProcessCommandRunner(groups: groups, logFolder: folder, inherited: inherited) },
+                            runner: { folder in ProcessCommandRunner(groups: groups, logFolder: folder, inherited: inherited, masker: masker) },
                             events: { console.handle($0) })
         let started = ContinuousClock.now
         let execution = Task { await engine.run(plan, runID: runID, scope: scope) }
@@ -152,7 +162,8 @@ struct RunCoordinator {
             Console.err("flow: \(error)")
             return .internalError
         }
-        printSummary(runID: runID, resumeHint: resumeHint(workflowName, overrides: setup.overrides, runID: runID), outcome: outcome,
+        printSummary(runID: runID, resumeHint: resumeHint(workflowName, overrides: setup.overrides, secret: workflow.secretParams, runID: runID),
+                     outcome: outcome,
                      elapsed: elapsed, console: console)
         printTaskSummaries(runID: runID, workflow: workflow, store: store)
         if let error = outcome.internalError {
@@ -213,10 +224,13 @@ struct RunCoordinator {
 
     /// A command that resumes this run from where the user stands: the workflow as they named it (a path stays
     /// a path) with the run's -p values, since a plain `flow run` with other params starts a new run.
-    func resumeHint(_ workflowArgument: String, overrides: [String: String], runID: RunID) -> String {
+    /// A secret param's value is not printed: the hint says where it goes.
+    func resumeHint(_ workflowArgument: String, overrides: [String: String], secret: Set<String> = [], runID: RunID) -> String {
         if resume != nil { return "flow resume \(runID)" }
         var words = ["flow", "run", ShellQuote.word(workflowArgument)]
-        for key in overrides.keys.sorted() { words += ["-p", ShellQuote.word("\(key)=\(overrides[key] ?? "")")] }
+        for key in overrides.keys.sorted() {
+            words += ["-p", secret.contains(key) ? "\(key)=VALUE" : ShellQuote.word("\(key)=\(overrides[key] ?? "")")]
+        }
         return words.joined(separator: " ")
     }
 

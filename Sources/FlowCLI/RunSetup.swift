@@ -31,6 +31,10 @@ struct RunSetup {
                 throw CommandFailure(.usage, message)
             }
             out[name] = String(value[value.index(after: eq)...])
+            if workflow.secretParams.contains(name) {
+                Console.err("flow: warning: -p \(name): a secret on the command line can be seen by other users of this machine (ps, /proc)\n"
+                            + "note: a value that must stay secret belongs in 'secrets:', read from the environment or the env_file")
+            }
         }
         return out
     }
@@ -38,7 +42,7 @@ struct RunSetup {
     /// `k=v, k2=v2` for the params that differ from the workflow's defaults, empty when none do.
     var nonDefaultParams: String {
         params.keys.sorted().filter { params[$0] != workflow.paramDefaults[$0] }
-            .map { "\($0)=\(Console.shown(params[$0] ?? ""))" }.joined(separator: ", ")
+            .map { "\($0)=\(workflow.secretParams.contains($0) ? "***" : Console.shown(params[$0] ?? ""))" }.joined(separator: ", ")
     }
 
     /// The run clock: `FLOW_NOW` (ISO 8601) when set, so runs are reproducible, else the real time.
@@ -60,8 +64,9 @@ struct RunSetup {
     /// and its resolved parameters equal the ones this command would use — else it is a new run, and
     /// `notResumed` says why. The decisions per task come from `plan(runID:store:actionVersions:)`, once the
     /// run's id is known.
+    /// Secret params are compared by their keyed hash (`secrets`), the only form the store has.
     static func decide(_ workflow: Workflow, store: StateStore?, overrides newOverrides: [String: String], fresh: Bool,
-                       resumeID: RunID?, now: Date) throws(CommandFailure) -> RunSetup {
+                       resumeID: RunID?, now: Date, secrets: RunSecrets = .none) throws(CommandFailure) -> RunSetup {
         var resuming: RunRecord?
         var notResumed: String?
         let declared = Set(workflow.params.map(\.name))
@@ -80,10 +85,12 @@ struct RunSetup {
             } else if !fresh, let latest = try store?.latestRun(of: workflow.name), latest.status.isResumable || latest.status == .running {
                 if !workflow.path.isEmpty, !latest.workflowPath.isEmpty, latest.workflowPath != workflow.path {
                     notResumed = "not resuming run \(latest.id): it came from \(latest.workflowPath), not this file"
-                } else if latest.params.filter({ declared.contains($0.key) }) != asked {
+                } else if latest.params.filter({ declared.contains($0.key) }) != secrets.stored(asked) {
+                    let storedAsked = secrets.stored(asked)
                     let differing = Set(asked.keys).union(latest.params.keys.filter(declared.contains)).sorted()
-                        .filter { asked[$0] != latest.params[$0] }
-                        .map { "\($0)=\(latest.params[$0].map(Console.shown) ?? "(unset)")" }
+                        .filter { storedAsked[$0] != latest.params[$0] }
+                        .map { name in workflow.secretParams.contains(name) ? "\(name) (secret)"
+                                                                             : "\(name)=\(latest.params[name].map(Console.shown) ?? "(unset)")" }
                     notResumed = "not resuming run \(latest.id): its params differ (\(differing.joined(separator: ", ")))"
                 } else {
                     resuming = latest
@@ -99,9 +106,18 @@ struct RunSetup {
         var params = workflow.paramDefaults
         var overrides = newOverrides
         if let run = resuming {
-            for (k, v) in run.params where declared.contains(k) { params[k] = v }
+            for (k, v) in run.params where declared.contains(k) && !workflow.secretParams.contains(k) { params[k] = v }
             overrides = run.overrides.filter { declared.contains($0.key) }
             for (k, v) in newOverrides { overrides[k] = v }
+            // The store has only a secret param's keyed hash: its value is the one given now, or the default,
+            // and without -p that must be the value the run started with.
+            for name in workflow.secretParams.sorted() where newOverrides[name] == nil {
+                guard let kept = run.params[name], kept != secrets.stored(params[name] ?? "") else { continue }
+                throw CommandFailure(.usage, """
+                    flow: run \(run.id) was started with another value of the secret param '\(name)', which flow keeps only as a keyed hash
+                    note: give it again: -p \(name)=VALUE
+                    """)
+            }
         }
         for (k, v) in newOverrides { params[k] = v }
         let startedAt = resuming?.startedAt ?? ISOTime.format(now)
@@ -121,9 +137,11 @@ struct RunSetup {
     /// The run's scope, complete with its id, and the decision for every task (reuse only when resuming).
     /// `runID`: the run created or reopened for this setup (for `flow plan`, the resumed run's or 0).
     func plan(runID: RunID, store: StateStore?, actionVersions: [String: String],
-              schedule: [RunScheduleField: String] = [:]) throws(CommandFailure) -> (ExecutionPlan, EvaluationScope) {
-        var env = HostEnvironment.all
-        let baseScope = EvaluationScope(params: params, env: env, runID: runID, runStartedAt: startedAt, schedule: schedule)
+              schedule: [RunScheduleField: String] = [:], secrets: RunSecrets = .none) throws(CommandFailure) -> (ExecutionPlan, EvaluationScope) {
+        var env = secrets.inherited
+        var baseScope = EvaluationScope(params: params, env: env, runID: runID, runStartedAt: startedAt, schedule: schedule)
+        baseScope.secrets = secrets.values
+        baseScope.fingerprintMasker = secrets.fingerprintMasker(params: params)
         for (name, value) in workflow.env { env[name] = value.render(in: baseScope) }
         var scope = baseScope
         scope.env = env

@@ -111,6 +111,8 @@ package struct TaskContext: Sendable {
     package var inputs: [String: String]
     /// The workflow `env:` then the task `env:`, evaluated; the inherited environment is not included.
     package var env: [String: String]
+    /// flow's environment as the task's processes inherit it: without the workflow's secrets.
+    package var inherited: [String: String]
     package var workingDirectory: String
     /// A path prefix private to this attempt for scratch files such as `$FLOW_OUTPUT` (`<prefix>.output`);
     /// its folder exists.
@@ -128,8 +130,9 @@ package struct TaskContext: Sendable {
     package init(runID: RunID, task: TaskID, attempt: Int, inputs: [String: String], env: [String: String],
                  workingDirectory: String, scratchDirectory: String, log: any AttemptLog, checkpoint: [String: String],
                  saveCheckpoint: @escaping @Sendable ([String: String]) throws -> Void,
-                 now: Date = Date(), gracePeriod: Duration = .seconds(5)) {
+                 now: Date = Date(), gracePeriod: Duration = .seconds(5), inherited: [String: String] = HostEnvironment.all) {
         self.runID = runID
+        self.inherited = inherited
         self.task = task
         self.attempt = attempt
         self.inputs = inputs

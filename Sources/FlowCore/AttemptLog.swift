@@ -19,3 +19,20 @@ extension AttemptLog {
         }
     }
 }
+
+/// An attempt's log as an action of a run with secrets sees it: every line masked before it is written.
+package struct MaskedLog: AttemptLog {
+    package let base: any AttemptLog
+    package let masker: SecretMasker
+
+    package init(_ base: any AttemptLog, _ masker: SecretMasker) {
+        self.base = base
+        self.masker = masker
+    }
+
+    package var path: String { base.path }
+
+    package func write(_ line: String) { base.write(masker.mask(line)) }
+
+    package func tail(_ count: Int, width: Int) -> [String] { base.tail(count, width: width) }
+}

@@ -3,6 +3,8 @@ package enum Reference: Sendable, Hashable, CustomStringConvertible {
     case param(String)
     case taskOutput(TaskID, String)
     case env(String)
+    /// `secrets.NAME`: the value of a secret the workflow declares; empty when it is not set.
+    case secret(String)
     case runID
     case runStartedAt
     /// `run.scheduled_for`, `run.interval_start`, `run.interval_end`: a scheduled run's tick; empty otherwise.
@@ -21,6 +23,7 @@ package enum Reference: Sendable, Hashable, CustomStringConvertible {
         case .param(let name): return "params.\(name)"
         case .taskOutput(let task, let key): return "tasks.\(task).outputs.\(key)"
         case .env(let name): return "env.\(name)"
+        case .secret(let name): return "secrets.\(name)"
         case .runID: return "run.id"
         case .runStartedAt: return "run.started_at"
         case .runSchedule(let field): return "run.\(field.rawValue)"
@@ -168,6 +171,10 @@ package struct EvaluationScope: Sendable {
     package var params: [String: String]
     package var outputs: [TaskID: [String: String]]
     package var env: [String: String]
+    /// The run's secrets by name (`secrets.NAME`); never stored.
+    package var secrets: [String: String] = [:]
+    /// What a fingerprint sees instead of each secret: `***` for a secret, the keyed hash for a secret param.
+    package var fingerprintMasker = SecretMasker.none
     package var runID: RunID
     package var runStartedAt: String
     /// A scheduled run's tick fields; empty for a run started by hand.
@@ -197,6 +204,7 @@ package struct EvaluationScope: Sendable {
         case .param(let name): return params[name].map(Value.string) ?? .null
         case .taskOutput(let task, let key): return outputs[task]?[key].map(Value.string) ?? .null
         case .env(let name): return env[name].map(Value.string) ?? .null
+        case .secret(let name): return .string(secrets[name] ?? "")
         case .runID: return .string(String(runID))
         case .runStartedAt: return .string(runStartedAt)
         case .runSchedule(let field): return .string(schedule[field] ?? "")

@@ -5,11 +5,14 @@
 package enum Fingerprint {
     package static func of(_ task: TaskSpec, workflowEnv: [(name: String, value: Template)],
                            actionVersion: String, scope: EvaluationScope) -> String {
-        of(task, RenderedTask(task, workflowEnv: workflowEnv, scope: scope), actionVersion: actionVersion)
+        of(task, RenderedTask(task, workflowEnv: workflowEnv, scope: scope), actionVersion: actionVersion,
+           masker: scope.fingerprintMasker)
     }
 
     /// The fingerprint of a task whose values are already rendered (the engine renders them once for both).
-    package static func of(_ task: TaskSpec, _ rendered: RenderedTask, actionVersion: String) -> String {
+    /// `masker` stands each secret in for what the fingerprint may see of it (docs/workflow-syntax.md, secrets):
+    /// a rotated API key does not re-run work, a changed secret param does.
+    package static func of(_ task: TaskSpec, _ rendered: RenderedTask, actionVersion: String, masker: SecretMasker = .none) -> String {
         // The bytes are laid out by hand: building each field with string interpolation cost three times the
         // hashing (docs/PERFORMANCE.md). The format is pinned by a test: changing it re-runs every task on resume.
         var bytes: [UInt8] = []
@@ -17,7 +20,8 @@ package enum Fingerprint {
         // A length's digits fit a small string, which needs no allocation.
         func decimal(_ number: Int) { bytes.append(contentsOf: String(number).utf8) }
         // Length-prefixed so that no two different field lists hash the same bytes: "LEN:NAME=LEN:VALUE\n".
-        func field(_ prefix: String, _ name: String, _ value: String) {
+        func field(_ prefix: String, _ name: String, _ shown: String) {
+            let value = masker.mask(shown)
             decimal(prefix.utf8.count + name.utf8.count)
             bytes.append(UInt8(ascii: ":"))
             bytes.append(contentsOf: prefix.utf8)

@@ -49,14 +49,7 @@ package struct SHA256: Sendable {
     }
 
     package mutating func finalize() -> String {
-        let bitLength = length &* 8
-        // 0x80, zeros up to 56 bytes into a block, then the message length in bits: one update.
-        let zeros = (64 + 55 - buffer.count) % 64
-        var padding = [UInt8](repeating: 0, count: 1 + zeros + 8)
-        padding[0] = 0x80
-        for i in 0..<8 { padding[1 + zeros + i] = UInt8(truncatingIfNeeded: bitLength >> UInt64(56 - 8 * i)) }
-        update(padding)
-        let state = self.state
+        let state = finalState()
         return String(unsafeUninitializedCapacity: 64) { out in
             var i = 0
             for word in state {
@@ -68,6 +61,22 @@ package struct SHA256: Sendable {
             }
             return 64
         }
+    }
+
+    /// The 32-byte digest, for HMAC.
+    package mutating func finalizeBytes() -> [UInt8] {
+        finalState().flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> UInt32(24 - 8 * $0)) } }
+    }
+
+    private mutating func finalState() -> [UInt32] {
+        let bitLength = length &* 8
+        // 0x80, zeros up to 56 bytes into a block, then the message length in bits: one update.
+        let zeros = (64 + 55 - buffer.count) % 64
+        var padding = [UInt8](repeating: 0, count: 1 + zeros + 8)
+        padding[0] = 0x80
+        for i in 0..<8 { padding[1 + zeros + i] = UInt8(truncatingIfNeeded: bitLength >> UInt64(56 - 8 * i)) }
+        update(padding)
+        return state
     }
 
     package static func hex(_ string: String) -> String {

@@ -7,6 +7,12 @@ package struct Workflow: Sendable {
     /// Parameter defaults in file order.
     package var params: [(name: String, value: String)]
     package var env: [(name: String, value: Template)]
+    /// Params declared `secret: true`: kept as a keyed hash, masked wherever they would show.
+    package var secretParams: Set<String> = []
+    /// `secrets:`: environment variable names whose values only reach tasks through `secrets.NAME`.
+    package var secrets: [String] = []
+    /// `env_file:`, relative to the project folder: where secrets not in flow's environment are read from.
+    package var envFile: String?
     package var maxParallel: Int
     /// When it runs by itself; nil for a workflow that runs only when asked.
     package var schedule: Schedule?

@@ -60,11 +60,10 @@ extension Builder {
         let attempt = Attempt(setup: setup, id: id, number: number, inRun: inRun, logPath: logPath, startedAt: now)
         let context: TaskContext
         do {
-            context = try self.context(for: attempt)
+            (context, attempt.log) = try self.context(for: attempt)
         } catch {
             return end(attempt, .cannotStart(error))
         }
-        attempt.log = context.log
         let key = nextKey
         nextKey += 1
         switch setup.action {
@@ -106,20 +105,22 @@ extension Builder {
         if cancelled && !setup.task.runsAfterFailure { stop(attempt) }
     }
 
-    private func context(for attempt: Attempt) throws -> TaskContext {
+    /// What the action sees, and the log as the runner opened it (the action's view of it masks secrets).
+    private func context(for attempt: Attempt) throws -> (TaskContext, any AttemptLog) {
         let task = attempt.setup.task.id
         let store = engine.store
-        let runID = runID
+        let (runID, masker) = (runID, engine.options.masker)
         // A task that never ran in this run has no checkpoint: skip the read.
         let checkpoint = attempt.number == 1 ? [:] : try store.checkpoint(run: runID, task: task)
         let log = try runner.openLog(at: attempt.logPath)
-        return TaskContext(
+        let context = TaskContext(
             runID: runID, task: task, attempt: attempt.number, inputs: attempt.setup.inputs, env: attempt.setup.env,
             workingDirectory: attempt.setup.directory,
             scratchDirectory: "\(engine.options.scratchDirectory)/\(runID)/\(task).\(attempt.number)",
-            log: log, checkpoint: checkpoint,
-            saveCheckpoint: { values in try store.saveCheckpoint(run: runID, task: task, values: values, at: Date()) },
-            now: engine.options.now, gracePeriod: engine.options.gracePeriod)
+            log: masker.isEmpty ? log : MaskedLog(log, masker), checkpoint: checkpoint,
+            saveCheckpoint: { values in try store.saveCheckpoint(run: runID, task: task, values: masker.mask(values), at: Date()) },
+            now: engine.options.now, gracePeriod: engine.options.gracePeriod, inherited: engine.options.inherited)
+        return (context, log)
     }
 
     // MARK: ending
@@ -163,6 +164,13 @@ extension Builder {
             let limit = task.timeout.map(DurationFormat.format) ?? "?"
             outcome = AttemptOutcome(status: .timedOut, error: "timed out after \(limit)")
             retryable = true
+        }
+        // What an attempt leaves never holds a secret: not its outputs, not its error (an action may quote a
+        // value it was given).
+        let masker = engine.options.masker
+        if !masker.isEmpty {
+            outputs = masker.mask(outputs)
+            outcome.error = outcome.error.map(masker.mask)
         }
         let willRetry = retryable && attempt.inRun < task.retry.retries + 1 && !cancelled && plan.internalError == nil
         // The final failure says why there is no further attempt, so `status` and `history` can tell a permanent

@@ -35,6 +35,11 @@ package struct EngineOptions: Sendable {
     package var now: Date
     /// Extra environment for every task, such as `FLOW_STATE`, which tags a run's processes.
     package var taskEnvironment: [String: String] = [:]
+    /// What a task inherits of flow's environment (a workflow's secrets taken out); in-process actions see it
+    /// as `TaskContext.inherited`.
+    package var inherited: [String: String] = HostEnvironment.all
+    /// Replaces the run's secrets in everything an attempt leaves: its log lines, outputs, error, checkpoints.
+    package var masker = SecretMasker.none
     /// Seeds retry jitter; fixed in tests.
     package var jitter: @Sendable () -> Double
 

@@ -84,7 +84,8 @@ package struct ResumePlanner: Sendable {
             var fingerprint: String?
             if rerunningUpstream == nil && !progress {
                 let values = RenderedTask(task, workflowEnv: workflow.env, scope: scope)
-                fingerprint = Fingerprint.of(task, values, actionVersion: actionVersions[task.uses] ?? "?")
+                fingerprint = Fingerprint.of(task, values, actionVersion: actionVersions[task.uses] ?? "?",
+                                              masker: scope.fingerprintMasker)
                 rendered[index] = values
             }
             let decision: Decision

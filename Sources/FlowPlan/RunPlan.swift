@@ -192,7 +192,7 @@ package struct RunPlan: Sendable {
             let number = execution.previousAttempts[index] + 1
             // The planner rendered and fingerprinted a task that no rerun upstream feeds: the same values.
             let rendered = execution.rendered[index] ?? RenderedTask(task, workflowEnv: workflow.env, scope: scope)
-            let fingerprint = decision.fingerprint ?? Fingerprint.of(task, rendered, actionVersion: action.version)
+            let fingerprint = decision.fingerprint ?? Fingerprint.of(task, rendered, actionVersion: action.version, masker: scope.fingerprintMasker)
             let path = logPath(task.id, number)
             step.transitions.append(.attemptStarted(run: runID, task: task.id, attempt: number, fingerprint: fingerprint,
                                                     logPath: path, at: date))

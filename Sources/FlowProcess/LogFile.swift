@@ -94,6 +94,17 @@ package enum FileInput {
         let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
         return n < 0 ? nil : Array(buffer.prefix(n))
     }
+
+    /// The whole of a small file: nil on an error or past `limit` bytes.
+    package static func readAll(_ fd: Int32, limit: Int) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        while bytes.count <= limit {
+            guard let chunk = read(fd, at: bytes.count, count: limit + 1 - bytes.count) else { return nil }
+            if chunk.isEmpty { return bytes }
+            bytes += chunk
+        }
+        return nil
+    }
 }
 
 /// Whole writes to a descriptor.

@@ -55,6 +55,9 @@ package final class ProcessCommandRunner: CommandRunner {
     package let groups: ProcessGroups
     private let features: Features
     private let inherited: InheritedEnvironment
+    private let masker: SecretMasker
+    /// The pumps of started commands whose output is masked, by leader pid.
+    private var pumps: [Int32: OutputPump] = [:]
     private let logFolder: String
     private let waker = Waker()
     private var epoll: Int32 = -1
@@ -80,8 +83,11 @@ package final class ProcessCommandRunner: CommandRunner {
 
     /// `logFolder` holds the run's logs and the spare empty logs kept for reuse. Create the runner on the thread
     /// that calls `start`: it unblocks SIGCHLD there (see below).
-    package init(groups: ProcessGroups, logFolder: String, inherited: InheritedEnvironment, features: Features = Features()) {
+    /// With a non-empty `masker`, every command's output reaches its log through it (see `OutputPump`).
+    package init(groups: ProcessGroups, logFolder: String, inherited: InheritedEnvironment, masker: SecretMasker = .none,
+                 features: Features = Features()) {
         self.groups = groups
+        self.masker = masker
         self.features = features
         self.inherited = inherited
         self.logFolder = logFolder
@@ -102,9 +108,10 @@ package final class ProcessCommandRunner: CommandRunner {
     package var now: ContinuousClock.Instant { .now }
 
     package func start(_ command: Command) throws -> Int32 {
-        let pid = try groups.registering(tag: ProcessGroups.tag(of: command.environment)) {
-            try ProcessSpawner.spawn(command, inherited: inherited)
+        let (pid, pump) = try groups.registering(tag: ProcessGroups.tag(of: command.environment)) {
+            try ProcessSpawner.spawn(command, inherited: inherited, masker: masker)
         }
+        if let pump { pumps[pid] = pump }
         if polling {
             polled.insert(pid)
             return pid
@@ -186,10 +193,13 @@ package final class ProcessCommandRunner: CommandRunner {
     package func isGroupAlive(_ pid: Int32) -> Bool { ProcessGroups.isAlive(pid) }
 
     /// Background processes of a finished task do not outlive it, even if they ignore SIGTERM or left the group.
+    /// A masked command's output is all in its log when this returns: its pump is waited for, which takes
+    /// longer only while a leftover process that keeps the pipe open is being stopped (at most `grace` and 1 s).
     package func release(_ pid: Int32, grace: Duration) {
         if ProcessGroups.isAlive(pid) { groups.stopLeftovers(pid, grace: grace) }
         groups.stopEscapees(of: pid, grace: grace)
         groups.remove(pid)
+        pumps.removeValue(forKey: pid)?.finish(within: grace + .seconds(1))
     }
 
     package func openLog(at path: String) throws -> any AttemptLog {

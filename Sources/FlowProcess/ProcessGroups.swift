@@ -25,13 +25,14 @@ package final class ProcessGroups: Sendable {
     private static let leaders = Mutex<Set<Int32>>([])
 
     /// Spawns with `body` and registers the new leader before any escapee search can see it.
-    func registering(tag: Set<String>, _ body: () throws -> Int32) rethrows -> Int32 {
+    func registering<Extra>(tag: Set<String>, _ body: () throws -> (Int32, Extra)) rethrows -> (Int32, Extra) {
         try ProcessGroups.leaders.withLock { leaders in
-            let pid = try body()
+            let started = try body()
+            let pid = started.0
             leaders.insert(pid)
             _ = live.withLock { $0.insert(pid) }
             if !tag.isEmpty { tags.withLock { $0[pid] = tag } }
-            return pid
+            return started
         }
     }
 

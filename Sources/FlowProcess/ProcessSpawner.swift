@@ -22,10 +22,35 @@ package enum ProcessError: Error, CustomStringConvertible {
 /// hang the run), flow's environment with the command's variables on top.
 enum ProcessSpawner {
 
-    static func spawn(_ command: Command, inherited: InheritedEnvironment) throws -> Int32 {
+    /// With a non-empty `masker` the output goes through a pipe and an `OutputPump` instead, returned with the pid.
+    static func spawn(_ command: Command, inherited: InheritedEnvironment, masker: SecretMasker = .none) throws -> (Int32, OutputPump?) {
         let logFD = open(command.logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard logFD >= 0 else { throw ProcessError.cannotOpenLog(command.logPath, errno) }
-        defer { close(logFD) }
+        guard !masker.isEmpty else {
+            defer { close(logFD) }
+            return (try spawn(command, inherited: inherited, output: logFD), nil)
+        }
+        var ends: [Int32] = [-1, -1]
+        guard flow_pipe(&ends) == 0 else {
+            let code = errno
+            close(logFD)
+            throw ProcessError.spawnFailed(command.executable, code)
+        }
+        let pid: Int32
+        do {
+            pid = try spawn(command, inherited: inherited, output: ends[1])
+        } catch {
+            close(ends[0])
+            close(ends[1])
+            close(logFD)
+            throw error
+        }
+        // The child holds the write end now: once it and its own children are gone, the pump reads the end.
+        close(ends[1])
+        return (pid, OutputPump(pipe: ends[0], log: logFD, masker: masker))
+    }
+
+    private static func spawn(_ command: Command, inherited: InheritedEnvironment, output logFD: Int32) throws -> Int32 {
 
         let argv = ([command.executable] + command.arguments).map { strdup($0) }
         defer { for p in argv { free(p) } }

@@ -233,6 +233,11 @@ package struct ExpressionParser {
                 throw ExpressionError(message: "'env' takes one name, as in 'env.NAME'", offset: offset)
             }
             return .reference(.env(parts[1]))
+        case "secrets":
+            guard parts.count == 2 else {
+                throw ExpressionError(message: "'secrets' takes one name, as in 'secrets.NAME'", offset: offset)
+            }
+            return .reference(.secret(parts[1]))
         case "tasks":
             if parts.count == 3, parts[2] == "status" { return .reference(.taskStatus(TaskID(parts[1]))) }
             if parts.count == 3, parts[2] == "error" { return .reference(.taskError(TaskID(parts[1]))) }
@@ -252,12 +257,12 @@ package struct ExpressionParser {
                                   note: Suggestion.closest(to: property, in: known).map { "did you mean 'run.\($0)'?" }
                                       ?? "a run has " + known.map { "'run.\($0)'" }.joined(separator: ", "))
         default:
-            let roots = ["params", "tasks", "env", "run", "true", "false", "null"]
+            let roots = ["params", "tasks", "env", "secrets", "run", "true", "false", "null"]
             if let function = Suggestion.closest(to: parts[0], in: StatusFunction.allCases.map(\.rawValue)), parts.count == 1 {
                 throw ExpressionError(message: "unknown name '\(parts[0])'", offset: offset, note: "did you mean '\(function)()'?")
             }
             let hint = Suggestion.closest(to: parts[0], in: roots).map { "did you mean '\($0)'?" }
-                ?? "expressions can read 'params', 'tasks', 'env' and 'run'"
+                ?? "expressions can read 'params', 'tasks', 'env', 'secrets' and 'run'"
             throw ExpressionError(message: "unknown name '\(parts[0])'", offset: offset, note: hint)
         }
     }

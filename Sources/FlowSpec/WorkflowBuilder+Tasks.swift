@@ -149,7 +149,7 @@ extension WorkflowBuilder {
         guard case .reference(let r) = expression else { return "MY_VALUE" }
         let base: String
         switch r {
-        case .param(let name), .env(let name): base = name
+        case .param(let name), .env(let name), .secret(let name): base = name
         case .taskOutput(_, let key): base = key
         case .runID: base = "run_id"
         case .runStartedAt: base = "run_started_at"

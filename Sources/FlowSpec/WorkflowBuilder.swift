@@ -11,7 +11,8 @@ struct PendingReference {
 
 /// Walks the YAML tree, checks keys and types, and builds the workflow model.
 struct WorkflowBuilder {
-    static let topKeys = ["name", "description", "params", "env", "defaults", "max_parallel", "schedule", "on_failure", "retention", "tasks"]
+    static let topKeys = ["name", "description", "params", "secrets", "env_file", "env", "defaults", "max_parallel", "schedule", "on_failure",
+                          "retention", "tasks"]
     static let taskKeys = ["needs", "run", "shell", "uses", "with", "env", "if", "retries", "retry_delay",
                            "timeout", "working_directory", "always_run", "continue_on_error", "description"]
     static let defaultKeys = ["retries", "retry_delay", "timeout", "working_directory", "shell"]
@@ -23,6 +24,10 @@ struct WorkflowBuilder {
     var references: [PendingReference] = []
     var needLocations: [TaskID: [(TaskID, SourceLocation)]] = [:]
     var paramNames: [String] = []
+    /// Params declared `secret: true`.
+    var secretParams: Set<String> = []
+    /// `secrets:`, for the `env.NAME` and `secrets.NAME` checks.
+    var secretNames: [String] = []
     /// `schedule.notify_missed`, checked once the tasks are known.
     var pendingNotifyMissed: (TaskID, SourceLocation)?
 
@@ -67,6 +72,8 @@ struct WorkflowBuilder {
         var params: [(name: String, value: String)] = []
         if let node = fields["params"] { params = parseParams(node) }
         paramNames = params.map(\.name)
+        if let node = fields["secrets"] { secretNames = parseSecrets(node) }
+        let envFile = fields["env_file"].flatMap { parseEnvFile($0) }
         var env: [(name: String, value: Template)] = []
         if let node = fields["env"] { env = parseEnv(node, owner: nil) }
         var maxParallel = 4
@@ -84,6 +91,9 @@ struct WorkflowBuilder {
         var workflow = Workflow(name: name, description: description, path: file, params: params, env: env,
                                 maxParallel: maxParallel, schedule: schedule, tasks: tasks)
         if let node = fields["retention"] { workflow.retention = parseRetention(node) }
+        workflow.secrets = secretNames
+        workflow.secretParams = secretParams
+        workflow.envFile = envFile
         return workflow
     }
 
@@ -249,6 +259,8 @@ struct WorkflowBuilder {
                 continue
             }
             switch value {
+            case .mapping(let fields, _):
+                out.append((name, parseParamDeclaration(name, fields)))
             case .scalar(let text, .null, _, _): out.append((name, text == "~" || text == "null" ? "" : text))
             case .scalar(let text, _, _, _):
                 if text.contains("${{") {
@@ -258,7 +270,8 @@ struct WorkflowBuilder {
                 out.append((name, text))
             default:
                 error(value.location, "parameter '\(name)' must have a single value, not \(value.typeName)",
-                      notes: ["for several values use a comma list: \(name): a,b,c"])
+                      notes: ["for several values use a comma list: \(name): a,b,c",
+                              "to declare more than a default: \(name): { default: VALUE, secret: true }"])
             }
         }
         return out

@@ -91,8 +91,20 @@ package enum WorkflowSchema {
                             ("description", .string("the workflow's identity in the state database; default: the file stem"))])
         case "description": return .object([("type", .string("string"))])
         case "params":
+            let declaration: JSON = .object([("type", .string("object")), ("additionalProperties", .bool(false)),
+                                             ("properties", .object([("default", scalar), ("secret", .object([("type", .string("boolean"))])),
+                                                                     ("description", .object([("type", .string("string"))]))]))])
             return .object([("type", .string("object")), ("description", .string("parameter defaults; -p name=value overrides")),
-                            ("propertyNames", .object([("pattern", .string(identifier))])), ("additionalProperties", scalar)])
+                            ("propertyNames", .object([("pattern", .string(identifier))])),
+                            ("additionalProperties", .object([("oneOf", .array([scalar, declaration]))]))])
+        case "secrets":
+            return .object([("type", .string("array")), ("uniqueItems", .bool(true)),
+                            ("items", .object([("type", .string("string")), ("pattern", .string("^[A-Za-z_][A-Za-z0-9_]*$")),
+                                               ("not", .object([("pattern", .string("^FLOW_"))]))])),
+                            ("description", .string("environment variables whose values are secrets: read as ${{ secrets.NAME }}, masked everywhere"))])
+        case "env_file":
+            return .object([("type", .string("string")), ("pattern", .string("^[^/~]")),
+                            ("description", .string("a file of NAME=value lines in the project folder that secrets are also read from"))])
         case "env": return ref("env")
         case "defaults":
             return .object([("type", .string("object")), ("additionalProperties", .bool(false)),

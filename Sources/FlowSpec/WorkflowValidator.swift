@@ -93,6 +93,16 @@ struct WorkflowValidator {
                     diagnostics.append(.error(at: ref.location, "'\(function.rawValue)()' can only be used in 'if:'",
                                               notes: ["read how an upstream task ended with 'tasks.ID.status' instead"]))
                 }
+            case .secret(let name):
+                guard !workflow.secrets.contains(name) else { continue }
+                var notes: [String] = []
+                if let s = Suggestion.closest(to: name, in: workflow.secrets) { notes.append("did you mean '\(s)'?") }
+                notes.append(workflow.secrets.isEmpty ? "declare it at the top of the workflow: secrets: [\(name)]"
+                                                      : "declared secrets: \(workflow.secrets.joined(separator: ", ")); add it there")
+                diagnostics.append(.error(at: ref.location, "unknown secret '\(name)'", notes: notes))
+            case .env(let name) where workflow.secrets.contains(name):
+                diagnostics.append(.error(at: ref.location, "'\(name)' is a secret of this workflow; read it as secrets.\(name)",
+                                          notes: ["a secret reaches only the tasks that ask for it, masked in every log: ${{ secrets.\(name) }}"]))
             case .env, .runID, .runStartedAt, .runSchedule, .runSummary:
                 continue
             }

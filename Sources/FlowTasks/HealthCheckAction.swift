@@ -33,7 +33,16 @@ package struct HealthCheckAction: InProcessAction {
         let path = context.resolve(raw)
         let fm = FileManager.default
         let created = !fm.fileExists(atPath: path)
-        try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let folder = (path as NSString).deletingLastPathComponent
+        do {
+            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            // Foundation's text names the first folder it could not make: part of the path, which a secret in
+            // it would then show unmasked. The whole path and the system's reason say it all.
+            let code = ((error as? CocoaError)?.underlying as? POSIXError)?.code.rawValue
+            throw TaskFailure("cannot create the folder of database '\(path)': \(code.map { String(cString: strerror($0)) } ?? "cannot create a folder")",
+                              retryable: false)
+        }
         let backupDir = context.inputs["backup_dir"].flatMap { $0.isEmpty ? nil : $0 }
             .map(context.resolve)
             ?? ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("backups")

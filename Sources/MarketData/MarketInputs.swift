@@ -29,9 +29,10 @@ extension TaskContext {
 
     var nowSeconds: Int64 { Int64(now.timeIntervalSince1970.rounded(.down)) }
 
-    /// The environment a source sees: flow's own, then the workflow's and task's `env:`.
+    /// The environment a source sees: flow's own (without the workflow's secrets), then the workflow's and
+    /// task's `env:`.
     var sourceEnvironment: [String: String] {
-        var env = HostEnvironment.all
+        var env = inherited
         for (k, v) in self.env { env[k] = v }
         return env
     }

@@ -15,6 +15,9 @@ int flow_epoll_add(int epfd, int fd);
 /// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK): a counter other threads write to wake an epoll loop.
 int flow_eventfd(void);
 
+/* pipe2(fds, O_CLOEXEC); a larger buffer (1 MiB) where the kernel allows it. 0, or -1 with errno. */
+int flow_pipe(int fds[2]);
+
 /// epoll_wait(2) writing the ready descriptors (the data given to flow_epoll_add) to `fds`.
 int flow_epoll_wait_fds(int epfd, int *fds, int max, int timeout_ms);
 
