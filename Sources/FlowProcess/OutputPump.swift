@@ -41,7 +41,7 @@ final class OutputPump: Sendable {
     }
 
     private func pump(_ pipe: Int32, into log: Int32, masker: SecretMasker) {
-        let size = 64 * 1024
+        let size = 1 << 20   // the pipe's size (flow_pipe)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
         defer { buffer.deallocate() }
         var stream = MaskingStream(masker)
