@@ -176,10 +176,10 @@ final class Console: Sendable {
                 line.id(id, width: s.width)
                 line.text("  " + DurationFormat.format(duration))
                 if let error { line.text("  " + error) }
-            case .taskReused(let id):
+            case .taskReused(let id, let from):
                 line.word("reused", "32")
                 line.id(id, width: s.width)
-                line.text("  succeeded earlier in this run")
+                line.text(from.map { "  succeeded in run \($0) with the same inputs" } ?? "  succeeded earlier in this run")
             case .taskSkipped(let id, let reason):
                 line.word("skipped", "2")
                 line.id(id, width: s.width)
@@ -198,7 +198,7 @@ final class Console: Sendable {
             case .taskStarted(let id, let attempt):
                 // The region shows what runs; a start line would only push the finished ones away.
                 return region.taskStarted(id, attempt: attempt)
-            case .taskFinished(let id, _, _, _, _, _), .taskReused(let id), .taskSkipped(let id, _): region.taskEnded(id, done: true)
+            case .taskFinished(let id, _, _, _, _, _), .taskReused(let id, _), .taskSkipped(let id, _): region.taskEnded(id, done: true)
             case .taskNotStarted(let id, _): region.taskEnded(id, done: false)
             case .taskRetrying: break
             }

@@ -10,13 +10,15 @@ struct PlanCommand: Subcommand {
             CommandSpec.param("Set a parameter."),
             .init(name: "fresh", help: "Plan a new run instead of resuming."),
             CommandSpec.json,
-        ] + GlobalOptions.options)
+        ] + SelectionOptions.options + GlobalOptions.options)
 
     var global: GlobalOptions
     var workflow: String
     var param: [String]
     var fresh: Bool
     var json: Bool
+    var only: [String]
+    var from: [String]
 
     init(_ arguments: ParsedArguments) {
         global = GlobalOptions(arguments)
@@ -25,6 +27,8 @@ struct PlanCommand: Subcommand {
         param = arguments.values("param")
         fresh = arguments.flag("fresh")
         json = arguments.flag("json")
+        only = arguments.values("only")
+        from = arguments.values("from")
     }
 
     struct Document: Encodable {
@@ -33,6 +37,8 @@ struct PlanCommand: Subcommand {
         var path: String
         var mode: String
         var runId: Int64?
+        /// `--only a --from b`, as given or as the resumed run stored it; absent for the whole workflow.
+        var selection: String?
         var params: [String: String]
         var tasks: [TaskEntry]
     }
@@ -52,12 +58,13 @@ struct PlanCommand: Subcommand {
         let path = try project.locate(workflow)
         let workflow = try project.load(path)
         let overrides = try RunSetup.overrides(param, for: workflow)
+        let selection = try SelectionOptions.selection((only, from), for: workflow)
         let store = try project.existingStore()
         // Planning only reads: no project key is made for it (without one, no run can have stored a hash).
         let secrets = try RunSecrets.load(for: workflow, projectDirectory: project.options.projectDirectory,
                                           stateDirectory: project.options.stateDirectory, makeKey: false)
         let setup = try RunSetup.decide(workflow, store: store, overrides: overrides, fresh: fresh, resumeID: nil,
-                                        now: try RunSetup.clock(), secrets: secrets)
+                                        now: try RunSetup.clock(), secrets: secrets, selection: selection)
         let (plan, _) = try setup.plan(runID: setup.resuming?.id ?? 0, store: store, actionVersions: project.actionVersions,
                                        secrets: secrets)
         if json {
@@ -69,7 +76,8 @@ struct PlanCommand: Subcommand {
             }
             try JSONDocument.print(Document(workflow: workflow.name, path: project.display(path),
                                             mode: setup.resuming == nil ? "new" : "resume", runId: setup.resuming?.id,
-                                            params: setup.params, tasks: entries))
+                                            selection: setup.selection?.label, params: shownParams(setup), tasks: entries))
+            if let refusal = SelectionOptions.refusal(plan) { throw refusal }
             return
         }
         let console = Console()
@@ -77,6 +85,10 @@ struct PlanCommand: Subcommand {
             Console.out("plan for '\(workflow.name)': resume run \(run.id) (\(run.status.rawValue)): \(plan.runCount) to run, \(plan.reuseCount) to reuse")
         } else {
             Console.out("plan for '\(workflow.name)': new run, \(workflow.tasks.count) task\(workflow.tasks.count == 1 ? "" : "s")")
+        }
+        if let selection = setup.selection {
+            Console.out("\(selection.label): \(plan.runCount) to run, \(plan.reuseCount) reused, "
+                        + "\(plan.decisions.filter { $0.kind == .skip }.count) left out or skipped")
         }
         var table = Table(header: ["", "TASK", "NEEDS", "WHY"])
         for index in plan.order {
@@ -92,7 +104,15 @@ struct PlanCommand: Subcommand {
             return String(line)
         }
         Console.out(rendered.joined(separator: "\n"))
-        let params = setup.params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        let params = shownParams(setup).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         if !params.isEmpty { Console.out("params: \(params.joined(separator: " "))") }
+        if let refusal = SelectionOptions.refusal(plan) { throw refusal }
+    }
+
+    /// A secret param's value is never printed.
+    private func shownParams(_ setup: RunSetup) -> [String: String] {
+        var shown = setup.params
+        for name in setup.workflow.secretParams where shown[name] != nil { shown[name] = "***" }
+        return shown
     }
 }

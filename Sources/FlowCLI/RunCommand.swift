@@ -50,13 +50,15 @@ struct RunCommand: Subcommand {
         options: [
             CommandSpec.param("Set a parameter."),
             .init(name: "fresh", help: "Start a new run even if the last one failed or was interrupted."),
-        ] + ExecutionOptions.options + GlobalOptions.options)
+        ] + SelectionOptions.options + ExecutionOptions.options + GlobalOptions.options)
 
     var global: GlobalOptions
     var execution: ExecutionOptions
     var workflow: String
     var param: [String]
     var fresh: Bool
+    var only: [String]
+    var from: [String]
 
     init(_ arguments: ParsedArguments) throws(CommandFailure) {
         global = GlobalOptions(arguments)
@@ -65,13 +67,16 @@ struct RunCommand: Subcommand {
         global = global.anchored(at: workflow)
         param = arguments.values("param")
         fresh = arguments.flag("fresh")
+        only = arguments.values("only")
+        from = arguments.values("from")
     }
 
     func run() async throws {
         try LogSetup.bootstrap(global.logLevel)
         let (maxParallel, grace) = try execution.validated()
-        let coordinator = RunCoordinator(project: Project(options: global), maxParallel: maxParallel, keepGoing: execution.keepGoing,
+        var coordinator = RunCoordinator(project: Project(options: global), maxParallel: maxParallel, keepGoing: execution.keepGoing,
                                          fresh: fresh, resume: nil, gracePeriod: grace)
+        coordinator.selecting = (only, from)
         let exit = try await coordinator.run(workflowName: workflow, parameterValues: param)
         if exit != .success { throw exit }
     }

@@ -24,6 +24,8 @@ struct RunCoordinator {
     /// A `notify_missed` run: only that task of the workflow, alone (its `needs` and `if:` do not apply), told
     /// which ticks were missed. Recorded as the workflow `NAME+missed`, apart from the workflow's own runs.
     var missed: (task: TaskID, ticks: [MissedTick])? = nil
+    /// `--only` and `--from` as given.
+    var selecting: (only: [String], from: [String]) = ([], [])
     var gracePeriod: Duration
     let logger = Logger(label: "flow.run")
 
@@ -51,6 +53,7 @@ struct RunCoordinator {
         var workflow = try project.load(path)
         if let missed { workflow = RunCoordinator.notifying(workflow, with: missed.task) }
         let overrides = try RunSetup.overrides(parameterValues, for: workflow)
+        let selection = try SelectionOptions.selection(selecting, for: workflow)
         let now = try RunSetup.clock()
         let store: StateStore
         if let given = resume?.store ?? openStore { store = given } else { store = try project.openStore() }
@@ -86,8 +89,14 @@ struct RunCoordinator {
         let secrets = try RunSecrets.load(for: workflow, projectDirectory: project.options.projectDirectory,
                                           stateDirectory: project.options.stateDirectory)
         let setup = try RunSetup.decide(workflow, store: store, overrides: overrides, fresh: fresh, resumeID: resume?.run.id, now: now,
-                                        secrets: secrets)
+                                        secrets: secrets, selection: selection)
         if signals.isInterrupted { return .interrupted }
+        // A selection whose upstream cannot be reused is refused before any run is recorded.
+        if setup.selection != nil {
+            let (preview, _) = try setup.plan(runID: setup.resuming?.id ?? 0, store: store, actionVersions: project.actionVersions,
+                                              secrets: secrets)
+            if let refusal = SelectionOptions.refusal(preview) { throw refusal }
+        }
         // The run's row comes first, so its scope — the id included — is complete before anything is planned.
         let runID: RunID
         let pid = getpid()
@@ -98,7 +107,7 @@ struct RunCoordinator {
             } else {
                 runID = try store.createRun(workflow: workflow.name, workflowPath: path, params: secrets.stored(setup.params),
                                             overrides: secrets.stored(setup.overrides),
-                                            startedAt: setup.startedAt, pid: pid, lease: lease, tick: tick)
+                                            startedAt: setup.startedAt, pid: pid, lease: lease, tick: tick, selection: setup.selection)
             }
         } catch {
             throw CommandFailure(.internalError, "flow: \(error)")
@@ -121,6 +130,10 @@ struct RunCoordinator {
             if let why = setup.notResumed { Console.out("\(why); starting run \(runID)") }
             var line = "run \(runID) of '\(workflow.name)': \(workflow.tasks.count) task\(workflow.tasks.count == 1 ? "" : "s")"
             if !params.isEmpty { line += " with params: \(params)" }
+            if let selection = setup.selection {
+                line += "\n  \(selection.label): \(plan.runCount) to run, \(plan.reuseCount) reused from earlier runs, "
+                    + "\(plan.decisions.filter { $0.kind == .skip }.count) left out"
+            }
             Console.out(line)
         }
         logger.debug("state database \(store.path); logs in \(project.options.stateDirectory)/logs/\(runID)")

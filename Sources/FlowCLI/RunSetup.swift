@@ -14,6 +14,8 @@ struct RunSetup {
     var params: [String: String]
     var overrides: [String: String]
     var startedAt: String
+    /// `--only`/`--from`: given now for a new run, stored for a resumed one; nil for the whole workflow.
+    var selection: TaskSelection? = nil
 
     /// Parses `-p key=value` values against the workflow's declared params.
     static func overrides(_ values: [String], for workflow: Workflow) throws(CommandFailure) -> [String: String] {
@@ -66,7 +68,8 @@ struct RunSetup {
     /// run's id is known.
     /// Secret params are compared by their keyed hash (`secrets`), the only form the store has.
     static func decide(_ workflow: Workflow, store: StateStore?, overrides newOverrides: [String: String], fresh: Bool,
-                       resumeID: RunID?, now: Date, secrets: RunSecrets = .none) throws(CommandFailure) -> RunSetup {
+                       resumeID: RunID?, now: Date, secrets: RunSecrets = .none,
+                       selection: TaskSelection? = nil) throws(CommandFailure) -> RunSetup {
         var resuming: RunRecord?
         var notResumed: String?
         let declared = Set(workflow.params.map(\.name))
@@ -85,6 +88,9 @@ struct RunSetup {
             } else if !fresh, let latest = try store?.latestRun(of: workflow.name), latest.status.isResumable || latest.status == .running {
                 if !workflow.path.isEmpty, !latest.workflowPath.isEmpty, latest.workflowPath != workflow.path {
                     notResumed = "not resuming run \(latest.id): it came from \(latest.workflowPath), not this file"
+                } else if latest.selection != selection {
+                    notResumed = "not resuming run \(latest.id): it ran \(latest.selection?.label ?? "the whole workflow"), "
+                        + "this is \(selection?.label ?? "the whole workflow")"
                 } else if latest.params.filter({ declared.contains($0.key) }) != secrets.stored(asked) {
                     let storedAsked = secrets.stored(asked)
                     let differing = Set(asked.keys).union(latest.params.keys.filter(declared.contains)).sorted()
@@ -122,7 +128,7 @@ struct RunSetup {
         for (k, v) in newOverrides { params[k] = v }
         let startedAt = resuming?.startedAt ?? ISOTime.format(now)
         return RunSetup(workflow: workflow, resuming: resuming, notResumed: notResumed, params: params, overrides: overrides,
-                        startedAt: startedAt)
+                        startedAt: startedAt, selection: resuming.map(\.selection) ?? selection)
     }
 
     /// `run.scheduled_for`, `run.interval_start` and `run.interval_end` of a scheduled run (RFC 3339 UTC); none
@@ -157,7 +163,13 @@ struct RunSetup {
                 throw CommandFailure(.internalError, "flow: \(error)")
             }
         }
-        let plan = ResumePlanner(actionVersions: actionVersions).plan(workflow, prior: prior, scope: scope)
+        // An unselected upstream task is looked up among earlier runs (a failed lookup reads as "none").
+        let name = workflow.name
+        let before = runID == 0 ? RunID.max : runID
+        let plan = ResumePlanner(actionVersions: actionVersions).plan(workflow, prior: prior, scope: scope, selection: selection) { task, fingerprint in
+            guard let found = try? store?.earlierSuccess(workflow: name, task: task, fingerprint: fingerprint, before: before) else { return nil }
+            return EarlierSuccess(run: found.run, outputs: found.outputs)
+        }
         return (plan, scope)
     }
 }

@@ -43,6 +43,8 @@ struct StatusCommand: Subcommand {
         var durationSeconds: Double?
         var resumes: Int
         var params: [String: String]
+        /// `--only a --from b` for a run that ran a selection; absent for the whole workflow.
+        var selection: String?
         var error: String?
         var runnerGone: Bool?
     }
@@ -104,7 +106,8 @@ struct StatusCommand: Subcommand {
         let run = RunEntry(id: record.id, workflow: record.workflow, status: shown.status.rawValue, startedAt: record.startedAt,
                            createdAt: record.createdAt, finishedAt: record.finishedAt,
                            durationSeconds: duration(record.createdAt, record.finishedAt), resumes: record.resumes,
-                           params: record.params, error: shown.note ?? record.error, runnerGone: shown.runnerGone ? true : nil)
+                           params: record.params, selection: record.selection?.label, error: shown.note ?? record.error,
+                           runnerGone: shown.runnerGone ? true : nil)
         let tasks = order.map { id -> TaskEntry in
             let s = states[id]
             return TaskEntry(id: id.rawValue, status: shown.task(s?.status).rawValue, attempts: s?.attempts ?? 0,
@@ -123,6 +126,7 @@ struct StatusCommand: Subcommand {
         var header = "run \(record.id) of '\(record.workflow)': \(console.paint(shown.status)), started \(ISOTime.format(record.createdAt))"
         if let d = duration(record.createdAt, record.finishedAt) { header += ", took \(DurationFormat.format(.milliseconds(Int64(d * 1000))))" }
         if record.resumes > 0 { header += ", resumed \(record.resumes) time\(record.resumes == 1 ? "" : "s")" }
+        if let selection = record.selection { header += ", \(selection.label)" }
         Console.out(header)
         if let note = shown.note { Console.out("note: \(note)") }
         if let error = record.error { Console.out("error: \(error)") }

@@ -30,6 +30,9 @@ package enum Transition: Sendable {
                          outputs: [String: String], isFinal: Bool, logKept: Bool = true, at: Date, firstInRun: Bool = false)
     /// A task that ends without an attempt: skipped, or left pending.
     case taskSettled(run: RunID, task: TaskID, status: TaskStatus, reason: String?, at: Date)
+    /// A task a `--only`/`--from` run does not run: its success in run `from` (same fingerprint) stands, with
+    /// those outputs, as this run's.
+    case taskReused(run: RunID, task: TaskID, fingerprint: String, outputs: [String: String], from: RunID, at: Date)
     /// The process group a running attempt started, so a later runner can stop it if this one dies. The engine
     /// sends it with the next transaction, or on its own shortly after: until it is written, a dead runner's
     /// processes are still found by their `FLOW_RUN_ID` + `FLOW_STATE` environment tag.

@@ -86,6 +86,7 @@ package struct Engine: Sendable {
             case .attemptStarted(_, let task, _, _, _, _): return "the start of '\(task)'"
             case .attemptFinished(_, _, let task, _, _, _, _, _, _): return "the end of '\(task)'"
             case .taskSettled(_, let task, let status, _, _): return "'\(task)' as \(status.rawValue)"
+            case .taskReused(_, let task, _, _, let from, _): return "'\(task)' as reused from run \(from)"
             case .processStarted: return nil
             }
         }
@@ -113,7 +114,7 @@ package struct Engine: Sendable {
 extension EngineEvent {
     init(_ notice: RunPlan.Notice) {
         switch notice {
-        case .reused(let task): self = .taskReused(task)
+        case .reused(let task, let from): self = .taskReused(task, from: from)
         case .skipped(let task, let reason): self = .taskSkipped(task, reason: reason)
         case .notStarted(let task, let reason): self = .taskNotStarted(task, reason: reason)
         }

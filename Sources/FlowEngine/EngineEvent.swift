@@ -7,7 +7,8 @@ package enum EngineEvent: Sendable {
     case taskRetrying(TaskID, attempt: Int, delay: Duration, error: String)
     /// `logTail`: for a task that failed for good, the last lines of its last attempt's log.
     case taskFinished(TaskID, status: TaskStatus, attempt: Int, duration: Duration, error: String?, logTail: [String] = [])
-    case taskReused(TaskID)
+    /// `from`: the earlier run whose success a `--only`/`--from` run took; nil for this run's own.
+    case taskReused(TaskID, from: RunID?)
     case taskSkipped(TaskID, reason: String)
     case taskNotStarted(TaskID, reason: String)
 

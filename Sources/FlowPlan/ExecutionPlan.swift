@@ -33,6 +33,20 @@ package struct Decision: Sendable, Hashable {
     package var reason: String
     /// The fingerprint it has now, when it can be known before running (all its inputs are known).
     package var fingerprint: String?
+    /// A `--only`/`--from` run takes this unselected upstream task's success from that earlier run.
+    package var reusedFrom: RunID? = nil
+}
+
+/// An earlier success of a task with a given fingerprint: the newest run of the workflow that has one, and the
+/// outputs it left.
+package struct EarlierSuccess: Sendable, Hashable {
+    package var run: RunID
+    package var outputs: [String: String]
+
+    package init(run: RunID, outputs: [String: String]) {
+        self.run = run
+        self.outputs = outputs
+    }
 }
 
 /// The decisions for every task of a workflow in one run, in topological order.
@@ -49,6 +63,10 @@ package struct ExecutionPlan: Sendable {
     /// Each fingerprinted task's values as rendered for its fingerprint, which are the values it runs with: the
     /// engine renders only the tasks an upstream run feeds.
     package let rendered: [RenderedTask?]
+    /// What `--only`/`--from` selected; nil for the whole workflow.
+    package var selection: TaskSelection? = nil
+    /// Unselected upstream tasks a selection needs that cannot be reused, and why: the run must not start.
+    package var unreusable: [(task: TaskID, why: String)] = []
 
     package var runCount: Int { decisions.filter { $0.kind == .run }.count }
     package var reuseCount: Int { decisions.filter { $0.kind == .reuse }.count }
@@ -66,10 +84,22 @@ package struct ResumePlanner: Sendable {
 
     /// `prior` is empty for a new run. `scope` holds the run's params, env, id and start time: every task that
     /// no re-running task feeds gets its fingerprint here, so the engine computes only the others'.
-    package func plan(_ workflow: Workflow, prior: [TaskID: PriorTask], scope: EvaluationScope) -> ExecutionPlan {
+    /// With a `selection`, only the selected tasks run: their unselected upstream is reused (from this run on a
+    /// resume, else from the newest run `earlier` finds with the same fingerprint, or skipped if its condition
+    /// is false now), and every other task is skipped as not selected.
+    package func plan(_ workflow: Workflow, prior: [TaskID: PriorTask], scope: EvaluationScope, selection: TaskSelection? = nil,
+                      earlier: (TaskID, String) -> EarlierSuccess? = { _, _ in nil }) -> ExecutionPlan {
         let graph = TaskGraph(workflow)
         // Validation rejects cycles; should one slip through, fall back to file order.
         let order = graph.topologicalOrder() ?? Array(workflow.tasks.indices)
+        let selected = selection.map { $0.selected(in: workflow, graph: graph) }
+        var feedsSelected = [Bool](repeating: false, count: workflow.tasks.count)
+        if let selected {
+            for index in workflow.tasks.indices where selected[index] {
+                for upstream in graph.upstream(of: index) where !selected[upstream] { feedsSelected[upstream] = true }
+            }
+        }
+        var unreusable: [(task: TaskID, why: String)] = []
         var decisions = [Decision](repeating: Decision(kind: .run, reason: "", fingerprint: nil), count: workflow.tasks.count)
         var rendered = [RenderedTask?](repeating: nil, count: workflow.tasks.count)
         var scope = scope
@@ -89,7 +119,16 @@ package struct ResumePlanner: Sendable {
                 rendered[index] = values
             }
             let decision: Decision
-            if !isResume {
+            if let selected, !selected[index] {
+                let success: EarlierSuccess?
+                (decision, success) = unselected(task, feeds: feedsSelected[index], rerunning: rerunningUpstream.map { workflow.tasks[$0].id },
+                                                 fingerprint: fingerprint, prior: prior[task.id], scope: scope,
+                                                 label: selection?.label ?? "", earlier: earlier, unreusable: &unreusable)
+                if let success {
+                    reused[task.id] = success.outputs
+                    scope.outputs[task.id] = success.outputs
+                }
+            } else if !isResume {
                 decision = Decision(kind: .run, reason: "new run", fingerprint: fingerprint)
             } else if let upstream = rerunningUpstream {
                 decision = Decision(kind: .run, reason: "upstream '\(workflow.tasks[upstream].id)' runs again", fingerprint: nil)
@@ -102,14 +141,47 @@ package struct ResumePlanner: Sendable {
                 decision = Decision(kind: .run, reason: "not run yet in this run", fingerprint: fingerprint)
             }
             decisions[index] = decision
-            if decision.kind == .reuse, let last = prior[task.id] {
+            if decision.kind == .reuse, decision.reusedFrom == nil, let last = prior[task.id] {
                 reused[task.id] = last.outputs
                 scope.outputs[task.id] = last.outputs
             }
         }
         let previous = workflow.tasks.map { prior[$0.id]?.attempts ?? 0 }
-        return ExecutionPlan(workflow: workflow, graph: graph, order: order, decisions: decisions, reusedOutputs: reused,
-                             previousAttempts: previous, rendered: rendered)
+        var plan = ExecutionPlan(workflow: workflow, graph: graph, order: order, decisions: decisions, reusedOutputs: reused,
+                                 previousAttempts: previous, rendered: rendered)
+        plan.selection = selection
+        plan.unreusable = unreusable
+        return plan
+    }
+
+    /// A task a selection does not run: skipped if nothing selected needs it, else reused or, when it cannot
+    /// be, listed in `unreusable`.
+    private func unselected(_ task: TaskSpec, feeds: Bool, rerunning: TaskID?, fingerprint: String?, prior: PriorTask?,
+                            scope: EvaluationScope, label: String, earlier: (TaskID, String) -> EarlierSuccess?,
+                            unreusable: inout [(task: TaskID, why: String)]) -> (Decision, EarlierSuccess?) {
+        guard feeds else { return (Decision(kind: .skip, reason: "not selected (\(label))", fingerprint: nil), nil) }
+        func cannot(_ why: String) -> (Decision, EarlierSuccess?) {
+            unreusable.append((task.id, why))
+            return (Decision(kind: .skip, reason: "cannot be reused: \(why)", fingerprint: fingerprint), nil)
+        }
+        if let rerunning {
+            return cannot("it needs '\(rerunning)', which this selection runs; select it too, or use --from \(rerunning)")
+        }
+        guard let fingerprint, !task.readsRunProgress else {
+            return cannot("it reads how the run is going (tasks.*.status, tasks.*.error or run.summary_json), so no earlier success stands for it")
+        }
+        // On a resume of this selection it is already in the run.
+        if let prior, prior.status == .succeeded || prior.status == .reused, prior.fingerprint == fingerprint {
+            return (Decision(kind: .reuse, reason: "reused earlier in this run (\(prior.reason ?? "same fingerprint"))", fingerprint: fingerprint), nil)
+        }
+        if let condition = task.condition, !task.runsAfterFailure, !condition.evaluate(in: scope).isTruthy {
+            return (Decision(kind: .skip, reason: "condition is false: \(condition)", fingerprint: fingerprint), nil)
+        }
+        guard let success = earlier(task.id, fingerprint) else {
+            return cannot("no earlier run of the workflow has it succeeded with the same inputs")
+        }
+        return (Decision(kind: .reuse, reason: "reused from run \(success.run): it succeeded there with the same fingerprint",
+                         fingerprint: fingerprint, reusedFrom: success.run), success)
     }
 
     private func decide(_ task: TaskSpec, last: PriorTask, fingerprint: String?, scope: EvaluationScope) -> Decision {

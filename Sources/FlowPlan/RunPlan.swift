@@ -35,7 +35,8 @@ package struct RunPlan: Sendable {
 
     /// A decision that has no attempt, for the event stream.
     package enum Notice: Sendable, Hashable {
-        case reused(TaskID)
+        /// `from`: the earlier run whose success stands for it (`--only`/`--from`); nil for this run's own.
+        case reused(TaskID, from: RunID?)
         case skipped(TaskID, reason: String)
         case notStarted(TaskID, reason: String)
     }
@@ -163,7 +164,11 @@ package struct RunPlan: Sendable {
             case .reuse:
                 statuses[index] = .succeeded
                 scope.taskStatuses[task.id] = TaskStatus.succeeded.rawValue
-                step.notices.append(.reused(task.id))
+                step.notices.append(.reused(task.id, from: decision.reusedFrom))
+                if let from = decision.reusedFrom, let fingerprint = decision.fingerprint {
+                    step.transitions.append(.taskReused(run: runID, task: task.id, fingerprint: fingerprint,
+                                                        outputs: execution.reusedOutputs[task.id] ?? [:], from: from, at: date))
+                }
                 release(index)
                 continue
             case .skip:

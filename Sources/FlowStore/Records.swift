@@ -20,6 +20,8 @@ package struct RunRecord: Sendable, Codable, Hashable {
     /// A scheduled run's tick and the start of its interval (the schedule's previous tick), seconds UTC.
     package var scheduledFor: Int64? = nil
     package var intervalStart: Int64? = nil
+    /// `--only`/`--from`; nil for the whole workflow.
+    package var selection: TaskSelection? = nil
 }
 
 /// One decided tick of a workflow's schedule, with the run it started.

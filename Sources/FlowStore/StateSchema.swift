@@ -3,7 +3,8 @@ import GRDB
 
 /// Append-only, named migrations. A released migration never changes: add a new one instead.
 enum StateSchema {
-    static let identifiers = ["v1-runs-tasks-attempts", "v2-lean-attempts-task-states", "v3-schedule-ledger", "v4-ledger-pruned-runs"]
+    static let identifiers = ["v1-runs-tasks-attempts", "v2-lean-attempts-task-states", "v3-schedule-ledger", "v4-ledger-pruned-runs",
+                              "v5-run-selection"]
     /// How many of ours are applied, how many migrations in all, and the user version, in one row as text.
     private static let appliedCount = """
         SELECT (SELECT COUNT(*) FROM grdb_migrations WHERE identifier IN (\(identifiers.map { _ in "?" }.joined(separator: ", "))))
@@ -183,6 +184,10 @@ enum StateSchema {
         // key needs), so a pruned tick is never taken for one whose run never started.
         migrator.registerMigration(identifiers[3]) { db in
             try db.execute(sql: "ALTER TABLE schedule_ledger ADD COLUMN pruned_run_id INTEGER")
+        }
+        // What `--only`/`--from` selected (TaskSelection.stored); NULL for the whole workflow.
+        migrator.registerMigration(identifiers[4]) { db in
+            try db.execute(sql: "ALTER TABLE runs ADD COLUMN selection TEXT")
         }
         return migrator
     }

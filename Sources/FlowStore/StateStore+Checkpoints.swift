@@ -17,6 +17,8 @@ extension StateStore: CheckpointStore {
                                            isFinal: isFinal, logKept: logKept, at: date, firstInRun: firstInRun)
                 case let .taskSettled(run, task, status, reason, date):
                     try Self.settleTask(db, run: run, task: task, status: status, reason: reason, at: date)
+                case let .taskReused(run, task, fingerprint, outputs, from, date):
+                    try Self.reuseTask(db, run: run, task: task, fingerprint: fingerprint, outputs: outputs, from: from, at: date)
                 case let .processStarted(attempt, pid):
                     try Self.recordProcess(db, attempt: attempt, pid: pid)
                 }
@@ -119,6 +121,33 @@ extension StateStore: CheckpointStore {
         delete.bind(1, run)
         delete.bind(2, task.rawValue)
         try delete.run()
+    }
+
+    /// The reused task's state says where its success comes from; its outputs are copied, so this run reads
+    /// (and a resume reuses) them without the earlier run, which may be pruned.
+    private static func reuseTask(_ db: Database, run: RunID, task: TaskID, fingerprint: String, outputs: [String: String],
+                                  from: RunID, at date: Date) throws {
+        try deleteOutputs(db, run: run, task: task)
+        var upsert = try FastStatement(db, """
+            INSERT INTO task_states(run_id, task, status, fingerprint, attempts, reason, started_at, finished_at)
+            VALUES (?, ?, 'succeeded', ?, 0, ?, NULL, ?)
+            ON CONFLICT(run_id, task) DO UPDATE SET status = 'succeeded', fingerprint = excluded.fingerprint,
+                reason = excluded.reason, finished_at = excluded.finished_at
+            """)
+        upsert.bind(1, run)
+        upsert.bind(2, task.rawValue)
+        upsert.bind(3, fingerprint)
+        upsert.bind(4, "reused from run \(from)")
+        upsert.bind(5, date.timeIntervalSince1970)
+        try upsert.run()
+        var insert = try FastStatement(db, "INSERT INTO outputs(run_id, task, key, value) VALUES (?, ?, ?, ?)")
+        for (key, value) in outputs {
+            insert.bind(1, run)
+            insert.bind(2, task.rawValue)
+            insert.bind(3, key)
+            insert.bind(4, value)
+            try insert.run()
+        }
     }
 
     private static func settleTask(_ db: Database, run: RunID, task: TaskID, status: TaskStatus, reason: String?,

@@ -8,15 +8,16 @@ extension StateStore {
     /// the same commit, so a tick never has a run the ledger does not name.
     package func createRun(workflow: String, workflowPath: String, params: [String: String], overrides: [String: String],
                            startedAt: String, pid: Int32, lease: RunLease? = nil,
-                           tick: (at: Int64, intervalStart: Int64?)? = nil) throws(StoreError) -> RunID {
+                           tick: (at: Int64, intervalStart: Int64?)? = nil, selection: TaskSelection? = nil) throws(StoreError) -> RunID {
         try write { db in
             let now = StateStore.now()
             try db.execute(sql: """
                 INSERT INTO runs(workflow, workflow_path, status, params_json, overrides_json, started_at, created_at, updated_at, pid,
-                                 host, scheduled_for, interval_start)
-                VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                 host, scheduled_for, interval_start, selection)
+                VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [workflow, workflowPath, JSONText.encode(params), JSONText.encode(overrides), startedAt, now, now,
-                                 Int64(pid), ProcessInfo.processInfo.hostName, tick?.at, tick?.intervalStart])
+                                 Int64(pid), ProcessInfo.processInfo.hostName, tick?.at, tick?.intervalStart,
+                                 selection.flatMap { $0.isEmpty ? nil : $0.stored }])
             let id = db.lastInsertedRowID
             if let tick {
                 try db.execute(sql: "UPDATE schedule_ledger SET run_id = ? WHERE workflow = ? AND tick_utc = ?",
@@ -129,6 +130,31 @@ extension StateStore {
 
     /// The output `key` of every task of `run` that succeeded, without reading every task's state (the run summary
     /// reads the `summary` outputs after every run).
+    /// The newest run of `workflow` in which `task` succeeded with `fingerprint`, and its outputs there: what a
+    /// `--only`/`--from` run reuses for an unselected upstream task. `before`: only runs older than this one.
+    package func earlierSuccess(workflow: String, task: TaskID, fingerprint: String, before: RunID) throws(StoreError) -> (run: RunID, outputs: [String: String])? {
+        try read { db in
+            var find = try FastStatement(db, """
+                SELECT s.run_id FROM task_states s JOIN runs r ON r.id = s.run_id
+                WHERE r.workflow = ? AND s.task = ? AND s.fingerprint = ? AND s.status = 'succeeded' AND s.run_id < ?
+                ORDER BY s.run_id DESC LIMIT 1
+                """)
+            find.bind(1, workflow)
+            find.bind(2, task.rawValue)
+            find.bind(3, fingerprint)
+            find.bind(4, before)
+            var found: RunID?
+            try find.forEachRow { row in found = row.int64(at: 0) }
+            guard let run = found else { return nil }
+            var rows = try FastStatement(db, "SELECT key, value FROM outputs WHERE run_id = ? AND task = ?")
+            rows.bind(1, run)
+            rows.bind(2, task.rawValue)
+            var outputs: [String: String] = [:]
+            try rows.forEachRow { row in outputs[row.string(at: 0) ?? ""] = row.string(at: 1) ?? "" }
+            return (run, outputs)
+        }
+    }
+
     package func succeededOutputs(of run: RunID, key: String) throws(StoreError) -> [TaskID: String] {
         try read { db in
             var rows = try FastStatement(db, """
@@ -181,6 +207,12 @@ extension StateStore {
 
     static func date(_ value: Double?) -> Date? { value.map { Date(timeIntervalSince1970: $0) } }
 
+    private static func selection(_ row: StoredRow) throws -> TaskSelection? {
+        guard let text: String = try row.optional("selection"), !text.isEmpty else { return nil }
+        guard let selection = TaskSelection(stored: text) else { throw row.unreadable("selection", "is not a task selection (only=.../from=... lines)") }
+        return selection
+    }
+
     static func runRecord(_ raw: Row) throws -> RunRecord {
         let row = StoredRow(raw, table: "runs") { "run \(($0["id"] as DatabaseValue).description)" }
         return RunRecord(
@@ -190,6 +222,7 @@ extension StateStore {
             createdAt: try row.value("created_at", as: Double.self).date, updatedAt: try row.value("updated_at", as: Double.self).date,
             finishedAt: try row.date("finished_at"), pid: try row.int32("pid"),
             resumes: try row.value("resumes"), error: try row.optional("error"),
-            scheduledFor: try row.optional("scheduled_for"), intervalStart: try row.optional("interval_start"))
+            scheduledFor: try row.optional("scheduled_for"), intervalStart: try row.optional("interval_start"),
+            selection: try selection(row))
     }
 }

@@ -77,7 +77,7 @@ struct StoredRow {
         return object
     }
 
-    private func unreadable(_ column: String, _ problem: String) -> UnreadableValue {
+    func unreadable(_ column: String, _ problem: String) -> UnreadableValue {
         UnreadableValue(table: table, column: column, row: name, problem: problem)
     }
 }

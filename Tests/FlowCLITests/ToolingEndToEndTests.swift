@@ -97,7 +97,7 @@ extension EndToEnd {
             }
             #expect(try await complete("flow ru") == ["run"])
             #expect(try await complete("flow run ") == ["nightly"])
-            #expect(try await complete("flow run nightly --fr") == ["--fresh"])
+            #expect(try await complete("flow run nightly --fre") == ["--fresh"])
             #expect(try await complete("flow schedule ").contains("tick"))
             #expect(try await complete("flow schedule tick ") == ["nightly"])
         }

@@ -106,7 +106,7 @@ struct BuilderTests {
         case .taskStarted(let id, let attempt): return "start \(id) \(attempt)"
         case .taskRetrying(let id, let attempt, let delay, _): return "retry \(id) \(attempt) in \(delay)"
         case .taskFinished(let id, let status, _, _, _, _): return "\(status.rawValue) \(id)"
-        case .taskReused(let id): return "reused \(id)"
+        case .taskReused(let id, _): return "reused \(id)"
         case .taskSkipped(let id, _): return "skipped \(id)"
         case .taskNotStarted(let id, _): return "not started \(id)"
         }

@@ -225,3 +225,56 @@ struct ResumePlannerTests {
         #expect(plan.previousAttempts[edited.index(of: TaskID("a")) ?? 0] == 1)
     }
 }
+
+@Suite("--only / --from decisions")
+struct SelectionPlannerTests {
+    let planner = ResumePlanner(actionVersions: ["shell": "1"])
+
+    func workflow() throws -> Workflow {
+        try ResumePlannerTests().workflow(ResumePlannerTests().chain)
+    }
+
+    @Test("unselected upstream is looked up by its fingerprint and reused with its outputs; the rest is left out")
+    func reuseAndLeaveOut() throws {
+        let wf = try workflow()
+        let scope = EvaluationScope(params: ["p": "one"])
+        var asked: [(TaskID, String)] = []
+        let plan = planner.plan(wf, prior: [:], scope: scope, selection: TaskSelection(only: [TaskID("b")])) { task, fingerprint in
+            asked.append((task, fingerprint))
+            return EarlierSuccess(run: 7, outputs: ["x": "from-7"])
+        }
+        let kinds = Dictionary(uniqueKeysWithValues: wf.tasks.indices.map { (wf.tasks[$0].id.rawValue, plan.decisions[$0].kind) })
+        #expect(kinds == ["a": .reuse, "b": .run, "c": .skip, "d": .skip, "e": .skip])
+        #expect(asked.map(\.0) == [TaskID("a")], "only what b needs is looked up")
+        #expect(plan.decision(for: TaskID("a"))?.reusedFrom == 7 && plan.reusedOutputs[TaskID("a")] == ["x": "from-7"])
+        // b's inputs (a's outputs from run 7) are known, so b is fingerprinted and rendered ahead.
+        let b = try #require(wf.index(of: TaskID("b")))
+        #expect(plan.rendered[b]?.env["X"] == "from-7")
+        #expect(plan.unreusable.isEmpty)
+        #expect(plan.decision(for: TaskID("c"))?.reason == "not selected (--only b)")
+    }
+
+    @Test("no earlier success, or a task between selected ones: listed as unreusable, so the run is refused")
+    func unreusable() throws {
+        let wf = try workflow()
+        let scope = EvaluationScope(params: ["p": "one"])
+        let none = planner.plan(wf, prior: [:], scope: scope, selection: TaskSelection(only: [TaskID("c")])) { _, _ in nil }
+        #expect(none.unreusable.map(\.task) == [TaskID("a"), TaskID("b")])
+        let between = planner.plan(wf, prior: [:], scope: scope, selection: TaskSelection(only: [TaskID("a"), TaskID("c")])) { _, _ in
+            EarlierSuccess(run: 1, outputs: [:])
+        }
+        #expect(between.unreusable.map(\.task) == [TaskID("b")])
+        #expect(between.unreusable.first?.why.contains("it needs 'a', which this selection runs") == true)
+        // --from a selects everything downstream of it: nothing to reuse.
+        let from = planner.plan(wf, prior: [:], scope: scope, selection: TaskSelection(from: [TaskID("a")])) { _, _ in nil }
+        #expect(from.unreusable.isEmpty && from.runCount == 4 && from.decision(for: TaskID("d"))?.kind == .skip)
+    }
+
+    @Test("a stored selection round-trips; a damaged one is refused")
+    func stored() {
+        let selection = TaskSelection(only: [TaskID("a"), TaskID("b-2")], from: [TaskID("c_3")])
+        #expect(TaskSelection(stored: selection.stored) == selection)
+        #expect(selection.label == "--only a,b-2 --from c_3")
+        #expect(TaskSelection(stored: "everything") == nil)
+    }
+}

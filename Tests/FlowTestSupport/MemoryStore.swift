@@ -66,6 +66,10 @@ package final class MemoryStore: CheckpointStore {
                 case let .taskSettled(_, task, status, reason, _):
                     s.settled[task] = (status, reason)
                     names.append("settle \(task)")
+                case let .taskReused(_, task, _, outputs, from, _):
+                    s.outputs[task] = outputs
+                    s.settled[task] = (.succeeded, "reused from run \(from)")
+                    names.append("reuse \(task)")
                 case let .processStarted(attempt, pid):
                     s.attempts[Int(attempt) - 1].pid = pid
                     names.append("pid \(pid)")
