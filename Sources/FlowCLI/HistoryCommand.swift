@@ -262,14 +262,20 @@ struct LogsCommand: Subcommand {
         try LogSetup.bootstrap(global.logLevel)
         let id = try RunIDArgument.parse(runID)
         let project = Project(options: global)
-        if let task, !TaskID.isValid(task) {
+        if let task, !TaskID.isValidReference(task) {
             throw CommandFailure(.usage, "flow: '\(task.prefix(64))' is not a task id")
         }
         guard let store = try project.existingStore() else { throw CommandFailure(.notFound, "flow: no run \(id)") }
         let attempts: [AttemptRecord]
         do {
             guard try store.run(id) != nil else { throw CommandFailure(.notFound, "flow: no run \(id)") }
-            attempts = try store.attempts(of: id, task: task.map(TaskID.init))
+            // A matrix task's id shows every instance's logs.
+            let exact = try store.attempts(of: id, task: task.map(TaskID.init))
+            if let task, exact.isEmpty {
+                attempts = try store.attempts(of: id, task: nil).filter { $0.task.rawValue.hasPrefix(task + "[") }
+            } else {
+                attempts = exact
+            }
         } catch let error as CommandFailure {
             throw error
         } catch {

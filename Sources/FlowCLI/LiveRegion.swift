@@ -108,10 +108,11 @@ final class LiveRegion: Sendable {
     private func draw(_ s: inout State) -> [UInt8] {
         let now = ContinuousClock.now
         let width = max(20, LiveRegion.columns() - 1)
-        let idWidth = min(32, s.running.map(\.id.rawValue.count).max() ?? 8)
+        let idWidth = min(32, s.running.map(\.id.displayName.count).max() ?? 8)
         var lines: [String] = []
         for task in s.running.prefix(LiveRegion.shownRunning) {
-            let name = task.id.rawValue.padding(toLength: max(idWidth, task.id.rawValue.count), withPad: " ", startingAt: 0)
+            let shown = task.id.displayName
+            let name = shown.padding(toLength: max(idWidth, shown.count), withPad: " ", startingAt: 0)
             var line = "  running  \(name)  \(LiveRegion.elapsed(now - task.since))"
             if task.attempt > 1 { line += "  attempt \(task.attempt)" }
             lines.append(line)

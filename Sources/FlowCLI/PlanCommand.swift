@@ -96,7 +96,7 @@ struct PlanCommand: Subcommand {
             let d = plan.decisions[index]
             var why = d.reason
             if let condition = task.condition, d.kind == .run { why += "; if \(condition)" }
-            table.rows.append([d.kind.rawValue, task.id.rawValue, task.needs.isEmpty ? "-" : task.needs.map(\.rawValue).joined(separator: ","), why])
+            table.rows.append([d.kind.rawValue, task.id.rawValue, Self.needsShown(task, in: workflow), why])
         }
         let rendered = table.render().split(separator: "\n").map { line -> String in
             if line.hasPrefix("run ") { return console.paint("run", "36") + line.dropFirst(3) }
@@ -107,6 +107,22 @@ struct PlanCommand: Subcommand {
         let params = shownParams(setup).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         if !params.isEmpty { Console.out("params: \(params.joined(separator: " "))") }
         if let refusal = SelectionOptions.refusal(plan) { throw refusal }
+    }
+
+    /// A task's needs for the table: a matrix task's instances as `work (1000 instances)`, the cell at most 60
+    /// characters, so one wide cell does not pad every row.
+    static func needsShown(_ task: TaskSpec, in workflow: Workflow) -> String {
+        guard !task.needs.isEmpty else { return "-" }
+        var names: [String] = []
+        var counts: [String: Int] = [:]
+        for need in task.needs {
+            let group = workflow.task(need)?.group?.rawValue
+            let name = group ?? need.rawValue
+            if counts[name] == nil { names.append(name) }
+            counts[name, default: 0] += group == nil ? 0 : 1
+        }
+        let text = names.map { counts[$0, default: 0] > 0 ? "\($0) (\(counts[$0, default: 0]) instances)" : $0 }.joined(separator: ",")
+        return text.count > 60 ? String(text.prefix(59)) + "…" : text
     }
 
     /// A secret param's value is never printed.

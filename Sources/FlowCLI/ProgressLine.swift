@@ -33,9 +33,11 @@ struct ProgressLine {
         for _ in 0..<max(1, 9 - used) { bytes.append(UInt8(ascii: " ")) }
     }
 
+    /// A matrix instance as `backfill (symbol=MGC)`.
     mutating func id(_ id: TaskID, width: Int) {
-        bytes.append(contentsOf: id.rawValue.utf8)
-        let length = id.rawValue.count
+        let shown = id.displayName
+        bytes.append(contentsOf: shown.utf8)
+        let length = shown.count
         if length < width { for _ in length..<width { bytes.append(UInt8(ascii: " ")) } }
     }
 

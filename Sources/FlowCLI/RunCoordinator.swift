@@ -143,7 +143,7 @@ struct RunCoordinator {
         }
 
         let console = Console()
-        console.begin(total: workflow.tasks.count, width: workflow.tasks.map(\.id.rawValue.count).max() ?? 8)
+        console.begin(total: workflow.tasks.count, width: workflow.tasks.map(\.id.displayName.count).max() ?? 8)
         let options = EngineOptions(
             maxParallel: maxParallel ?? workflow.maxParallel, keepGoing: keepGoing, gracePeriod: gracePeriod,
             logDirectory: project.options.stateDirectory + "/logs", scratchDirectory: project.options.stateDirectory + "/tmp",

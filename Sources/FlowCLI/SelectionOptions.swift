@@ -18,6 +18,12 @@ enum SelectionOptions {
                 let names = value.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingBlanks }
                 for name in names {
                     guard !name.isEmpty else { throw CommandFailure(.usage, "flow: --\(option) takes task ids separated by commas, not '\(value.prefix(60))'") }
+                    // A matrix task's id selects all its instances.
+                    let instances = workflow.tasks.filter { $0.group == TaskID(name) }.map(\.id)
+                    if !instances.isEmpty {
+                        for id in instances where !out.contains(id) { out.append(id) }
+                        continue
+                    }
                     guard workflow.index(of: TaskID(name)) != nil else {
                         var message = "flow: workflow '\(workflow.name)' has no task '\(name.prefix(64))' (--\(option))"
                         if let s = Suggestion.closest(to: name, in: workflow.tasks.map(\.id.rawValue)) { message += "\nnote: did you mean '\(s)'?" }

@@ -2,6 +2,13 @@
 package enum Reference: Sendable, Hashable, CustomStringConvertible {
     case param(String)
     case taskOutput(TaskID, String)
+    /// `tasks.ID.outputs`: every output of a task, as a JSON object.
+    case taskOutputs(TaskID)
+    /// `tasks.M.outputs[.KEY]` of a matrix task `M`: a JSON object keyed by instance (`symbol=MGC,tf=1m`), each
+    /// value that instance's output `KEY` (or, without a key, its outputs as an object).
+    case instanceOutputs(group: TaskID, instances: [TaskID], key: String?)
+    /// `matrix.NAME` in a matrix task: replaced by each instance's value when the workflow is loaded.
+    case matrix(String)
     case env(String)
     /// `secrets.NAME`: the value of a secret the workflow declares; empty when it is not set.
     case secret(String)
@@ -22,6 +29,9 @@ package enum Reference: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .param(let name): return "params.\(name)"
         case .taskOutput(let task, let key): return "tasks.\(task).outputs.\(key)"
+        case .taskOutputs(let task): return "tasks.\(task).outputs"
+        case .instanceOutputs(let group, _, let key): return "tasks.\(group).outputs" + (key.map { ".\($0)" } ?? "")
+        case .matrix(let name): return "matrix.\(name)"
         case .env(let name): return "env.\(name)"
         case .secret(let name): return "secrets.\(name)"
         case .runID: return "run.id"
@@ -129,6 +139,15 @@ package indirect enum FlowExpression: Sendable, Hashable, CustomStringConvertibl
         return description
     }
 
+    package func replacing(_ transform: (Reference) -> FlowExpression?) -> FlowExpression {
+        switch self {
+        case .literal: return self
+        case .reference(let r): return transform(r) ?? self
+        case .not(let e): return .not(e.replacing(transform))
+        case .binary(let op, let l, let r): return .binary(op, l.replacing(transform), r.replacing(transform))
+        }
+    }
+
     /// Every reference inside, for validation and for fingerprints.
     package var references: [Reference] {
         switch self {
@@ -203,6 +222,19 @@ package struct EvaluationScope: Sendable {
         switch reference {
         case .param(let name): return params[name].map(Value.string) ?? .null
         case .taskOutput(let task, let key): return outputs[task]?[key].map(Value.string) ?? .null
+        case .taskOutputs(let task): return outputs[task].map { .string(JSONWriter.object($0.mapValues(JSONWriter.Item.string))) } ?? .null
+        case .instanceOutputs(_, let instances, let key):
+            var object: [String: JSONWriter.Item] = [:]
+            for instance in instances {
+                let values = outputs[instance]
+                if let key {
+                    object[instance.instanceKey ?? instance.rawValue] = values?[key].map(JSONWriter.Item.string) ?? .null
+                } else {
+                    object[instance.instanceKey ?? instance.rawValue] = values.map { .object($0.mapValues(JSONWriter.Item.string)) } ?? .null
+                }
+            }
+            return .string(JSONWriter.object(object))
+        case .matrix: return .null
         case .env(let name): return env[name].map(Value.string) ?? .null
         case .secret(let name): return .string(secrets[name] ?? "")
         case .runID: return .string(String(runID))

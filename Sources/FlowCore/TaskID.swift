@@ -6,6 +6,23 @@ package struct TaskID: Sendable, Hashable, Comparable, CustomStringConvertible, 
 
     package var description: String { rawValue }
 
+    /// A matrix instance's id, `backfill[symbol=MGC,tf=1m]`: made by flow from a task id and values.
+    package static func instance(of group: TaskID, _ values: [(name: String, value: String)]) -> TaskID {
+        TaskID(group.rawValue + "[" + values.map { "\($0.name)=\($0.value)" }.joined(separator: ",") + "]")
+    }
+
+    /// `symbol=MGC,tf=1m` of a matrix instance's id; nil for a task of its own.
+    package var instanceKey: String? {
+        guard rawValue.hasSuffix("]"), let open = rawValue.firstIndex(of: "[") else { return nil }
+        return String(rawValue[rawValue.index(after: open)..<rawValue.index(before: rawValue.endIndex)])
+    }
+
+    /// How output shows a task: a matrix instance as `backfill (symbol=MGC, tf=1m)`.
+    package var displayName: String {
+        guard let key = instanceKey, let open = rawValue.firstIndex(of: "[") else { return rawValue }
+        return String(rawValue[..<open]) + " (" + key.split(separator: ",").joined(separator: ", ") + ")"
+    }
+
     package static func < (lhs: TaskID, rhs: TaskID) -> Bool { lhs.rawValue < rhs.rawValue }
 
     package init(from decoder: any Decoder) throws {
@@ -18,6 +35,14 @@ package struct TaskID: Sendable, Hashable, Comparable, CustomStringConvertible, 
     }
 
     /// Whether `name` is a valid task id; kept strict so ids are safe in file names and log paths.
+    /// A task id, or a matrix instance's (`backfill[symbol=MGC]`): what a command line may name.
+    package static func isValidReference(_ name: String) -> Bool {
+        guard name.hasSuffix("]"), let open = name.firstIndex(of: "[") else { return isValid(name) }
+        let key = name[name.index(after: open)..<name.index(before: name.endIndex)]
+        return isValid(String(name[..<open])) && !key.isEmpty && key.utf8.count <= 4096
+            && !key.unicodeScalars.contains { $0 == "/" || $0.properties.generalCategory == .control }
+    }
+
     package static func isValid(_ name: String) -> Bool {
         guard let first = name.utf8.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first) else { return false }
         guard name.utf8.count <= 64 else { return false }

@@ -17,6 +17,14 @@ package struct Template: Sendable, Hashable, CustomStringConvertible {
         self.init(parts: literal.isEmpty ? [] : [.text(literal)], location: location)
     }
 
+    /// The template with each reference `transform` answers for replaced by that expression.
+    package func replacing(_ transform: (Reference) -> FlowExpression?) -> Template {
+        Template(parts: parts.map { part in
+            if case .expression(let e) = part { return .expression(e.replacing(transform)) }
+            return part
+        }, location: location)
+    }
+
     package var references: [Reference] {
         parts.flatMap { part -> [Reference] in
             if case .expression(let e) = part { return e.references }

@@ -80,6 +80,10 @@ package struct TaskSpec: Sendable {
     package var workingDirectory: Template?
     package var alwaysRun: Bool
     package var continueOnError: Bool
+    /// For an instance of a `matrix:` task: that task's id, which `needs`, `--only` and `max_parallel` use.
+    package var group: TaskID? = nil
+    /// `max_parallel` of a matrix task: at most this many of its instances run at once.
+    package var groupMaxParallel: Int? = nil
 
     package init(id: TaskID, location: SourceLocation, needs: [TaskID] = [], uses: String,
                  with: [(name: String, value: Template)] = [], env: [(name: String, value: Template)] = [],
@@ -121,7 +125,13 @@ package struct TaskSpec: Sendable {
     package var outputDependencies: Set<TaskID> {
         var ids = Set<TaskID>()
         for template in templates {
-            for case .taskOutput(let task, _) in template.references { ids.insert(task) }
+            for reference in template.references {
+                switch reference {
+                case .taskOutput(let task, _), .taskOutputs(let task): ids.insert(task)
+                case .instanceOutputs(_, let instances, _): ids.formUnion(instances)
+                default: break
+                }
+            }
         }
         return ids
     }

@@ -69,6 +69,8 @@ package struct RunPlan: Sendable {
     package private(set) var scope: EvaluationScope
     /// Tasks started and not yet ended for good (a task waiting to retry still holds its slot).
     package private(set) var running = 0
+    /// Running instances of each matrix task with a `max_parallel`.
+    private var runningInGroup: [TaskID: Int] = [:]
     private var stopReason: String?
     package private(set) var internalError: String?
     private var failed = false
@@ -119,6 +121,7 @@ package struct RunPlan: Sendable {
         statuses[index] = status
         var step = Step()
         let task = workflow.tasks[index]
+        if let group = task.group, task.groupMaxParallel != nil { runningInGroup[group, default: 1] -= 1 }
         scope.taskStatuses[task.id] = status.rawValue
         scope.taskErrors[task.id] = error ?? ""
         switch status {
@@ -154,11 +157,19 @@ package struct RunPlan: Sendable {
     }
 
     private mutating func pick(at date: Date, into step: inout Step) {
+        // Instances of a matrix at its `max_parallel` wait, in rank order, for one of theirs to end.
+        var held: [Int] = []
+        defer { for r in held { ready.push(r) } }
         while running + step.starts.count < maxParallel, internalError == nil, let r = ready.pop() {
             let index = byRank[r]
             // Stopped: only a task that runs after failures may start; the others stay pending, for `finish`.
             if isStopped && !afterFailure[index] { continue }
             let task = workflow.tasks[index]
+            if let group = task.group, let limit = task.groupMaxParallel, execution.decisions[index].kind == .run,
+               runningInGroup[group, default: 0] >= limit {
+                held.append(r)
+                continue
+            }
             let decision = execution.decisions[index]
             switch decision.kind {
             case .reuse:
@@ -194,6 +205,7 @@ package struct RunPlan: Sendable {
                 continue
             }
             statuses[index] = .running
+            if let group = task.group, task.groupMaxParallel != nil { runningInGroup[group, default: 0] += 1 }
             let number = execution.previousAttempts[index] + 1
             // The planner rendered and fingerprinted a task that no rerun upstream feeds: the same values.
             let rendered = execution.rendered[index] ?? RenderedTask(task, workflowEnv: workflow.env, scope: scope)
@@ -232,7 +244,10 @@ package struct RunPlan: Sendable {
 
     /// The starts of `step` were not recorded: they never ran, and nothing new starts.
     package mutating func unstart(_ starts: [Start], because error: String) {
-        for start in starts { statuses[start.index] = .pending }
+        for start in starts {
+            statuses[start.index] = .pending
+            if let group = start.task.group, start.task.groupMaxParallel != nil { runningInGroup[group, default: 1] -= 1 }
+        }
         running -= starts.count
         stop(internalError: error)
     }

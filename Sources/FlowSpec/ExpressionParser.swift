@@ -94,6 +94,13 @@ package struct ExpressionParser {
                     if isIdent(chars[i]) {
                         current.append(chars[i])
                         i += 1
+                    } else if chars[i] == "[", !current.isEmpty {
+                        // A matrix instance: `tasks.backfill[symbol=MGC, tf=1m]`, kept without blanks.
+                        guard let close = chars[i...].firstIndex(of: "]") else {
+                            throw ExpressionError(message: "'[' without ']'", offset: i, note: "an instance is named as tasks.ID[name=value,...]")
+                        }
+                        current += "[" + String(chars[(i + 1)..<close]).filter { $0 != " " && $0 != "\t" } + "]"
+                        i = close + 1
                     } else if chars[i] == ".", i + 1 < chars.count, isIdentStart(chars[i + 1]) || chars[i + 1].isNumber {
                         parts.append(current)
                         current = ""
@@ -233,6 +240,11 @@ package struct ExpressionParser {
                 throw ExpressionError(message: "'env' takes one name, as in 'env.NAME'", offset: offset)
             }
             return .reference(.env(parts[1]))
+        case "matrix":
+            guard parts.count == 2 else {
+                throw ExpressionError(message: "'matrix' takes one name, as in 'matrix.NAME'", offset: offset)
+            }
+            return .reference(.matrix(parts[1]))
         case "secrets":
             guard parts.count == 2 else {
                 throw ExpressionError(message: "'secrets' takes one name, as in 'secrets.NAME'", offset: offset)
@@ -241,8 +253,9 @@ package struct ExpressionParser {
         case "tasks":
             if parts.count == 3, parts[2] == "status" { return .reference(.taskStatus(TaskID(parts[1]))) }
             if parts.count == 3, parts[2] == "error" { return .reference(.taskError(TaskID(parts[1]))) }
+            if parts.count == 3, parts[2] == "outputs" { return .reference(.taskOutputs(TaskID(parts[1]))) }
             guard parts.count == 4, parts[2] == "outputs" else {
-                throw ExpressionError(message: "a task is read as 'tasks.ID.outputs.KEY', 'tasks.ID.status' or 'tasks.ID.error'",
+                throw ExpressionError(message: "a task is read as 'tasks.ID.outputs.KEY', 'tasks.ID.outputs', 'tasks.ID.status' or 'tasks.ID.error'",
                                       offset: offset)
             }
             return .reference(.taskOutput(TaskID(parts[1]), parts[3]))
@@ -257,7 +270,7 @@ package struct ExpressionParser {
                                   note: Suggestion.closest(to: property, in: known).map { "did you mean 'run.\($0)'?" }
                                       ?? "a run has " + known.map { "'run.\($0)'" }.joined(separator: ", "))
         default:
-            let roots = ["params", "tasks", "env", "secrets", "run", "true", "false", "null"]
+            let roots = ["params", "tasks", "env", "secrets", "matrix", "run", "true", "false", "null"]
             if let function = Suggestion.closest(to: parts[0], in: StatusFunction.allCases.map(\.rawValue)), parts.count == 1 {
                 throw ExpressionError(message: "unknown name '\(parts[0])'", offset: offset, note: "did you mean '\(function)()'?")
             }

@@ -72,6 +72,10 @@ extension WorkflowBuilder {
         var continueOnError = false
         if let node = fields["continue_on_error"] { continueOnError = bool(node, key: "continue_on_error") ?? false }
         if let d = fields["description"] { _ = string(d, key: "description") }
+        if let node = fields["matrix"], let spec = parseMatrix(node, of: id) { pendingMatrices[id] = spec }
+        if let node = fields["max_parallel"], let limit = integer(node, key: "max_parallel", range: 1...1024) {
+            pendingMaxParallel[id] = (limit, node.location)
+        }
         return TaskSpec(id: id, location: location, needs: needs, uses: uses, with: with, env: env, condition: condition,
                         retry: retry, timeout: timeout, workingDirectory: workingDirectory, alwaysRun: alwaysRun,
                         continueOnError: continueOnError)
@@ -151,6 +155,9 @@ extension WorkflowBuilder {
         switch r {
         case .param(let name), .env(let name), .secret(let name): base = name
         case .taskOutput(_, let key): base = key
+        case .taskOutputs(let task): base = "\(task)_outputs"
+        case .instanceOutputs(let group, _, let key): base = key ?? "\(group)_outputs"
+        case .matrix(let name): base = name
         case .runID: base = "run_id"
         case .runStartedAt: base = "run_started_at"
         case .runSchedule(let field): base = field.rawValue

@@ -14,7 +14,7 @@ struct WorkflowBuilder {
     static let topKeys = ["name", "description", "params", "secrets", "env_file", "env", "defaults", "max_parallel", "schedule", "on_failure",
                           "retention", "tasks"]
     static let taskKeys = ["needs", "run", "shell", "uses", "with", "env", "if", "retries", "retry_delay",
-                           "timeout", "working_directory", "always_run", "continue_on_error", "description"]
+                           "timeout", "working_directory", "always_run", "continue_on_error", "description", "matrix", "max_parallel"]
     static let defaultKeys = ["retries", "retry_delay", "timeout", "working_directory", "shell"]
 
     let file: String
@@ -28,6 +28,9 @@ struct WorkflowBuilder {
     var secretParams: Set<String> = []
     /// `secrets:`, for the `env.NAME` and `secrets.NAME` checks.
     var secretNames: [String] = []
+    /// Tasks' `matrix:` and `max_parallel`, expanded once every task is parsed.
+    var pendingMatrices: [TaskID: MatrixSpec] = [:]
+    var pendingMaxParallel: [TaskID: (limit: Int, location: SourceLocation)] = [:]
     /// `schedule.notify_missed`, checked once the tasks are known.
     var pendingNotifyMissed: (TaskID, SourceLocation)?
 
@@ -85,7 +88,7 @@ struct WorkflowBuilder {
             error(location, "missing required key 'tasks'")
             return nil
         }
-        var tasks = parseTasks(tasksNode, defaults: defaults)
+        var tasks = expandMatrices(parseTasks(tasksNode, defaults: defaults))
         if let node = fields["on_failure"] { applyOnFailure(node, to: &tasks) }
         checkNotifyMissed(tasks)
         var workflow = Workflow(name: name, description: description, path: file, params: params, env: env,

@@ -188,6 +188,21 @@ package enum WorkflowSchema {
         case "retries": return .object([("type", .string("integer")), ("minimum", .number(0)), ("maximum", .number(100))])
         case "retry_delay", "timeout": return ref("duration")
         case "always_run", "continue_on_error": return .object([("type", .string("boolean"))])
+        case "max_parallel": return .object([("type", .string("integer")), ("minimum", .number(1)), ("maximum", .number(1024)),
+                                             ("description", .string("at most this many instances of the task's matrix at once"))])
+        case "matrix":
+            let value: JSON = .object([("type", .array([.string("string"), .string("number"), .string("boolean")])),
+                                       ("pattern", .string(#"^[^/,=\[\]\\]{1,64}$"#))])
+            let entries: JSON = .object([("type", .string("array")),
+                                         ("items", .object([("type", .string("object")), ("minProperties", .number(1)),
+                                                            ("propertyNames", .object([("pattern", .string(identifier))])),
+                                                            ("additionalProperties", value)]))])
+            return .object([("type", .string("object")), ("minProperties", .number(1)),
+                            ("description", .string("one instance per combination of the lists, as GitHub Actions' matrix; ${{ matrix.NAME }}")),
+                            ("properties", .object([("include", entries), ("exclude", entries)])),
+                            ("propertyNames", .object([("pattern", .string(identifier))])),
+                            ("additionalProperties", .object([("type", .string("array")), ("minItems", .number(1)), ("uniqueItems", .bool(true)),
+                                                             ("items", value)]))])
         default: return .object([("type", .string("string"))])
         }
     }

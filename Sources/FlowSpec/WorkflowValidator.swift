@@ -75,15 +75,18 @@ struct WorkflowValidator {
             case .taskOutput(let task, let key):
                 guard let target = upstreamTask(task, of: ref, reading: "outputs", own: "output '\(key)'", graph, &upstreamCache)
                 else { continue }
-                let uses = workflow.tasks[target].uses
-                // A declared output ending in '*' stands for a family, such as `rows_*`.
-                if let outputs = actions[uses]?.outputs, !outputs.isEmpty, !outputs.contains(key),
-                   !outputs.contains(where: { $0.hasSuffix("*") && key.hasPrefix($0.dropLast()) }) {
-                    var notes: [String] = []
-                    if let s = Suggestion.closest(to: key, in: outputs) { notes.append("did you mean '\(s)'?") }
-                    notes.append("'\(uses)' outputs: \(outputs.joined(separator: ", "))")
-                    diagnostics.append(.error(at: ref.location, "action '\(uses)' of task '\(task)' has no output '\(key)'", notes: notes))
+                checkOutputKey(key, of: task, uses: workflow.tasks[target].uses, at: ref.location)
+            case .taskOutputs(let task):
+                _ = upstreamTask(task, of: ref, reading: "outputs", own: "outputs", graph, &upstreamCache)
+            case .instanceOutputs(let group, let instances, let key):
+                for instance in instances.prefix(1) {
+                    guard let target = upstreamTask(instance, of: ref, reading: "outputs", own: "outputs", graph, &upstreamCache),
+                          let key else { continue }
+                    checkOutputKey(key, of: group, uses: workflow.tasks[target].uses, at: ref.location)
                 }
+            case .matrix(let name):
+                diagnostics.append(.error(at: ref.location, "'matrix.\(name)' is used where no matrix defines it",
+                                          notes: ["matrix values exist only in a task with 'matrix:', as ${{ matrix.NAME }}"]))
             case .taskStatus(let task):
                 _ = upstreamTask(task, of: ref, reading: "the status", own: "status", graph, &upstreamCache)
             case .taskError(let task):
@@ -107,6 +110,16 @@ struct WorkflowValidator {
                 continue
             }
         }
+    }
+
+    private mutating func checkOutputKey(_ key: String, of task: TaskID, uses: String, at location: SourceLocation) {
+        // A declared output ending in '*' stands for a family, such as `rows_*`.
+        guard let outputs = actions[uses]?.outputs, !outputs.isEmpty, !outputs.contains(key),
+              !outputs.contains(where: { $0.hasSuffix("*") && key.hasPrefix($0.dropLast()) }) else { return }
+        var notes: [String] = []
+        if let s = Suggestion.closest(to: key, in: outputs) { notes.append("did you mean '\(s)'?") }
+        notes.append("'\(uses)' outputs: \(outputs.joined(separator: ", "))")
+        diagnostics.append(.error(at: location, "action '\(uses)' of task '\(task)' has no output '\(key)'", notes: notes))
     }
 
     /// The index of `task` when the task that owns `ref` may read it: it exists, is not the owner, and is
@@ -146,7 +159,7 @@ struct WorkflowValidator {
     private mutating func checkWorkflowReferences() {
         for ref in references where ref.owner == nil {
             switch ref.reference {
-            case .taskOutput, .taskStatus, .taskError, .runSummary:
+            case .taskOutput, .taskOutputs, .instanceOutputs, .taskStatus, .taskError, .runSummary:
                 diagnostics.append(.error(at: ref.location, "'\(ref.field)' at workflow level cannot read \(ref.reference.isTaskOutput ? "task outputs" : "'\(ref.reference)'")",
                                           notes: ["set it in the 'env:' of the task that needs it"]))
             case .status(let function):

@@ -11,7 +11,7 @@ extension EndToEnd {
             "unknown-top-key", "unknown-task-key", "retries-string", "retries-negative", "needs-scalar", "bad-task-id",
             "run-and-uses", "neither-run-nor-uses", "with-on-run", "unknown-with-key", "missing-with-key", "unknown-action",
             "schedule-bad-policy", "schedule-missing-cron", "http-post-bad-header", "env-reserved", "expression-in-run",
-            "max-parallel-zero", "params-list", "bad-duration", "secrets-bad-names", "param-declaration",
+            "max-parallel-zero", "params-list", "bad-duration", "secrets-bad-names", "param-declaration", "matrix-empty", "matrix-bad-values",
         ]
 
         func validate(_ p: Project, _ files: [String]) async throws -> [String] {

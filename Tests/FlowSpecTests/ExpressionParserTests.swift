@@ -51,7 +51,7 @@ struct ExpressionParserTests {
     @Test("rejects", arguments: [
         ("params.x = 1", "unexpected '='"),
         ("params", "'params' takes one name"),
-        ("tasks.a.result", "a task is read as 'tasks.ID.outputs.KEY', 'tasks.ID.status' or 'tasks.ID.error'"),
+        ("tasks.a.result", "a task is read as 'tasks.ID.outputs.KEY', 'tasks.ID.outputs', 'tasks.ID.status' or 'tasks.ID.error'"),
         ("failed()", "unknown function 'failed()'"),
         ("params.a()", "unknown function 'params.a()'"),
         ("failure(1)", "'failure()' takes no arguments"),
