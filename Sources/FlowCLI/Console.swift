@@ -17,6 +17,9 @@ final class Console: Sendable {
 
     let useColor: Bool
     private let state = Mutex<(done: Int, total: Int, width: Int)>((0, 0, 12))
+    /// Tasks an earlier part of this run already reported (before a foreach was expanded): their reuse now is
+    /// counted, not printed again.
+    private let reported = Mutex<Set<TaskID>>([])
     private static let mode = Mutex(Mode.basic)
     /// The live region of the run being shown, which every line written meanwhile goes above.
     private static let region = Mutex<LiveRegion?>(nil)
@@ -132,6 +135,13 @@ final class Console: Sendable {
         }
     }
 
+    /// The run goes on with a foreach expanded: `total` tasks now, `reported` of them already shown.
+    func continueRun(total: Int, reported ids: Set<TaskID>) {
+        state.withLock { $0.total = total }
+        reported.withLock { $0 = ids }
+        Console.region.withLock { $0?.setTotal(total) }
+    }
+
     func begin(total: Int, width: Int) {
         state.withLock { $0 = (0, total, min(max(width, 8), 32)) }
         if Console.mode.withLock({ $0 }) == .live { Console.region.withLock { $0 = LiveRegion(total: total) } }
@@ -151,6 +161,7 @@ final class Console: Sendable {
     func handle(_ event: EngineEvent) {
         var line = ProgressLine(color: useColor)
         var tail: [String] = []
+        if case .taskReused(let id, nil) = event, reported.withLock({ $0.contains(id) }) { return }
         state.withLock { s in
             switch event {
             case .taskFinished, .taskReused, .taskSkipped: s.done += 1

@@ -44,6 +44,25 @@ struct HistoryCommand: Subcommand {
         var runnerGone: Bool?
         /// For a failed run, each task that failed and its error.
         var failedTasks: [FailedTask]?
+        /// A child run's parent, `RUN/TASK` (`uses: workflow`).
+        var parent: String?
+        /// The child runs this run's tasks started.
+        var children: [ChildRun]?
+    }
+
+    struct ChildRun: Encodable {
+        var task: String
+        var run: Int64
+        var workflow: String
+        var status: String
+    }
+
+    /// The runs `run`'s tasks started, as documents list them; nil when none.
+    static func children(of run: RunID, store: StateStore) throws -> [ChildRun]? {
+        let runs = try store.childRuns(of: run)
+        guard !runs.isEmpty else { return nil }
+        return runs.map { ChildRun(task: $0.parent?.task.rawValue ?? "?", run: $0.id, workflow: $0.workflow,
+                                   status: ShownStatus($0, store: store).status.rawValue) }
     }
 
     struct FailedTask: Encodable {
@@ -74,11 +93,15 @@ struct HistoryCommand: Subcommand {
             Console.out("workflow '\(wf.name)' has not run yet")
             return
         }
-        var table = Table(header: ["RUN", "STATUS", "STARTED", "DURATION", "RESUMES", "ERROR"])
+        let linked = entries.contains { $0.parent != nil || $0.children != nil }
+        var table = Table(header: ["RUN", "STATUS", "STARTED", "DURATION", "RESUMES"] + (linked ? ["LINKS"] : []) + ["ERROR"])
         for e in entries {
+            var links: [String] = []
+            if let parent = e.parent { links.append("child of \(parent)") }
+            for child in e.children ?? [] { links.append("\(child.task) → run \(child.run)") }
             table.rows.append([String(e.id), e.status, ISOTime.format(e.createdAt),
                                e.durationSeconds.map { DurationFormat.format(.milliseconds(Int64($0 * 1000))) } ?? "-",
-                               String(e.resumes), Self.errorColumn(e)])
+                               String(e.resumes)] + (linked ? [links.joined(separator: ", ")] : []) + [Self.errorColumn(e)])
         }
         Console.out(table.render())
     }
@@ -99,7 +122,7 @@ extension HistoryCommand {
             return Entry(id: r.id, status: shown.status.rawValue, startedAt: r.startedAt, createdAt: r.createdAt,
                          finishedAt: r.finishedAt, durationSeconds: r.finishedAt.map { $0.timeIntervalSince(r.createdAt) },
                          resumes: r.resumes, error: shown.note ?? r.error, runnerGone: shown.runnerGone ? true : nil,
-                         failedTasks: failed)
+                         failedTasks: failed, parent: r.parent?.description, children: try children(of: r.id, store: store))
         }
     }
 

@@ -42,6 +42,11 @@ final class LiveRegion: Sendable {
         thread.start()
     }
 
+    /// A foreach was expanded: the run has `total` tasks now.
+    func setTotal(_ total: Int) {
+        state.withLock { $0.total = total }
+    }
+
     func taskStarted(_ id: TaskID, attempt: Int) {
         state.withLock { s in
             s.running.removeAll { $0.id == id }

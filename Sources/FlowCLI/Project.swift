@@ -17,7 +17,8 @@ struct Project {
         self.options = options
         let groups = ProcessGroups()
         self.groups = groups
-        self.registry = ActionRegistry(BuiltinActions.all + MarketDataActions.all)
+        self.registry = ActionRegistry(BuiltinActions.all + MarketDataActions.all
+            + [WorkflowAction(workflowsDirectory: options.workflowsDirectory, statePath: options.statePath)])
     }
 
     var loader: WorkflowLoader { WorkflowLoader(actions: registry.signatures) }
@@ -54,7 +55,10 @@ struct Project {
     }
 
     /// Loads and validates a workflow, or fails with its diagnostics (exit 65).
-    func load(_ path: String) throws(CommandFailure) -> Workflow {
+    func load(_ path: String) throws(CommandFailure) -> Workflow { try load(path, calledFrom: []) }
+
+    /// `calledFrom`: the workflows whose `uses: workflow` tasks lead here, outermost first.
+    private func load(_ path: String, calledFrom chain: [String]) throws(CommandFailure) -> Workflow {
         // A file name's control characters never reach the terminal raw.
         let shown = Console.escaped(display(path))
         let (outcome, source) = loader.load(path: path)
@@ -62,6 +66,7 @@ struct Project {
         case .success(let workflow):
             var w = workflow
             w.path = path
+            try checkCalls(w, chain: chain + [w.name], shown: shown)
             return w
         case .failure(let diagnostics):
             let renamed = diagnostics.map { d -> Diagnostic in
@@ -73,6 +78,65 @@ struct Project {
             let errors = renamed.filter { $0.severity == .error }.count
             let text = renderer.render(renamed) + "flow: \(errors) error\(errors == 1 ? "" : "s") in \(shown)"
             throw CommandFailure(.invalidWorkflow, text)
+        }
+    }
+
+    /// Each `uses: workflow` task names, written out, a valid workflow of this project that declares the params
+    /// it is given and does not lead back to one of `chain` (a cycle, named in full).
+    private func checkCalls(_ workflow: Workflow, chain: [String], shown: String) throws(CommandFailure) {
+        var diagnostics: [Diagnostic] = []
+        for task in workflow.tasks where task.uses == "workflow" {
+            guard let value = task.with.first(where: { $0.name == "workflow" })?.value else { continue }
+            var location = value.location ?? task.location
+            location.file = shown
+            guard value.references.isEmpty else {
+                diagnostics.append(.error(at: location, "the workflow task '\(task.id)' runs is written out, not computed",
+                                          notes: ["flow checks the child workflow (and that no cycle leads back here) before anything runs"]))
+                continue
+            }
+            let name = value.description
+            if let start = chain.firstIndex(of: name) {
+                diagnostics.append(.error(at: location, "workflow cycle: \((chain[start...] + [name]).joined(separator: " -> "))",
+                                          notes: ["task '\(task.id)' of '\(workflow.name)' runs '\(name)', which leads back here; remove one of these calls"]))
+                continue
+            }
+            let childPath: String
+            do {
+                childPath = try locate(name)
+            } catch {
+                diagnostics.append(.error(at: location, "task '\(task.id)' runs workflow '\(name)', which is not in \(display(options.workflowsDirectory))",
+                                          notes: error.message.split(separator: "\n").dropFirst().map { String($0.dropFirst("note: ".count)) }))
+                continue
+            }
+            // An invalid child, or a cycle further in, is reported as that file's own diagnostics.
+            let child = try load(childPath, calledFrom: chain)
+            let declared = child.params.map(\.name)
+            for (key, _) in task.with where key.hasPrefix("params.") {
+                let param = String(key.dropFirst("params.".count))
+                guard !declared.contains(param) else { continue }
+                var notes = Suggestion.closest(to: param, in: declared).map { ["did you mean '\($0)'?"] } ?? []
+                notes.append(declared.isEmpty ? "'\(name)' declares no params" : "'\(name)' params: \(declared.joined(separator: ", "))")
+                diagnostics.append(.error(at: location, "workflow '\(name)' has no parameter '\(param)'", notes: notes))
+            }
+        }
+        guard !diagnostics.isEmpty else { return }
+        let errors = diagnostics.count
+        throw CommandFailure(.invalidWorkflow, DiagnosticRenderer(sources: [shown: workflow.source]).render(diagnostics)
+                             + "flow: \(errors) error\(errors == 1 ? "" : "s") in \(shown)")
+    }
+
+    /// `workflow` loaded again from the text it was loaded from, with the lists of its foreach tasks a run now
+    /// knows: those tasks become their instances.
+    func expand(_ workflow: Workflow, foreachItems: [TaskID: [ForeachItem]]) throws(CommandFailure) -> Workflow {
+        switch loader.load(text: workflow.source, file: workflow.path, defaultName: FilePath.stem(workflow.path), foreachItems: foreachItems) {
+        case .success(let expanded):
+            var w = expanded
+            w.path = workflow.path
+            return w
+        case .failure(let diagnostics):
+            let shown = Console.escaped(display(workflow.path))
+            throw CommandFailure(.invalidWorkflow, DiagnosticRenderer(sources: [shown: workflow.source]).render(diagnostics)
+                                 + "flow: the foreach lists of \(shown) make an invalid workflow")
         }
     }
 

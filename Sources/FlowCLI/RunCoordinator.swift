@@ -52,7 +52,12 @@ struct RunCoordinator {
         let path = try project.locate(workflowName)
         var workflow = try project.load(path)
         if let missed { workflow = RunCoordinator.notifying(workflow, with: missed.task) }
-        let overrides = try RunSetup.overrides(parameterValues, for: workflow)
+        // Started by a `uses: workflow` task: linked to it, with the params it gives.
+        let parent = try ChildRun.parentLink()
+        var overrides = try RunSetup.overrides(parameterValues, for: workflow)
+        if parent != nil {
+            for (k, v) in try RunSetup.overrides(try ChildRun.params(), for: workflow, fromCommandLine: false) { overrides[k] = v }
+        }
         let selection = try SelectionOptions.selection(selecting, for: workflow)
         let now = try RunSetup.clock()
         let store: StateStore
@@ -89,8 +94,11 @@ struct RunCoordinator {
         let secrets = try RunSecrets.load(for: workflow, projectDirectory: project.options.projectDirectory,
                                           stateDirectory: project.options.stateDirectory)
         let setup = try RunSetup.decide(workflow, store: store, overrides: overrides, fresh: fresh, resumeID: resume?.run.id, now: now,
-                                        secrets: secrets, selection: selection)
+                                        secrets: secrets, selection: selection, parent: parent)
         if signals.isInterrupted { return .interrupted }
+        if setup.selection != nil, workflow.tasks.contains(where: { $0.foreach != nil }) {
+            throw CommandFailure(.usage, "flow: --only and --from do not work with foreach tasks yet\nnote: run the whole workflow")
+        }
         // A selection whose upstream cannot be reused is refused before any run is recorded.
         if setup.selection != nil {
             let (preview, _) = try setup.plan(runID: setup.resuming?.id ?? 0, store: store, actionVersions: project.actionVersions,
@@ -107,17 +115,23 @@ struct RunCoordinator {
             } else {
                 runID = try store.createRun(workflow: workflow.name, workflowPath: path, params: secrets.stored(setup.params),
                                             overrides: secrets.stored(setup.overrides),
-                                            startedAt: setup.startedAt, pid: pid, lease: lease, tick: tick, selection: setup.selection)
+                                            startedAt: setup.startedAt, pid: pid, lease: lease, tick: tick, selection: setup.selection,
+                                            parent: parent)
             }
         } catch {
             throw CommandFailure(.internalError, "flow: \(error)")
         }
         lastResort.set { _ = try? store.markInterrupted(runID, reason: "flow was stopped by a third signal") }
+        if parent != nil { ChildRun.tellParent(runID) }
         // A resumed scheduled run keeps its tick.
         let scheduled = setup.resuming.flatMap { run in run.scheduledFor.map { (at: $0, intervalStart: run.intervalStart) } } ?? tick
         let tickFields = RunSetup.tickFields(scheduled)
-        var (plan, scope) = try setup.plan(runID: runID, store: store, actionVersions: project.actionVersions, schedule: tickFields,
-                                           secrets: secrets)
+        // A foreach task and what follows it wait until its list exists: the run goes in parts (ForeachExpansion).
+        var current = workflow
+        var part = setup
+        part.workflow = current.keeping(Set(current.tasks.indices).subtracting(current.waitingForItems))
+        var (plan, scope) = try part.plan(runID: runID, store: store, actionVersions: project.actionVersions, schedule: tickFields,
+                                          secrets: secrets)
         scope.missedTicks = missed?.ticks ?? []
         let params = setup.nonDefaultParams
         if setup.resuming != nil {
@@ -152,7 +166,8 @@ struct RunCoordinator {
         engineOptions.taskEnvironment = ["FLOW_STATE": store.path]
         for field in RunScheduleField.allCases { engineOptions.taskEnvironment[field.environmentName] = tickFields[field] ?? "" }
         if let missed { engineOptions.taskEnvironment["FLOW_MISSED_TICKS"] = missed.ticks.map(\.tick).joined(separator: " ") }
-        engineOptions.inherited = secrets.inherited
+        // What made this a child run is not passed on: a child's own tasks are no child runs.
+        engineOptions.inherited = secrets.inherited.filter { !ChildRun.variables.contains($0.key) }
         let masker = secrets.masker(params: setup.params)
         engineOptions.masker = masker
         let (groups, inherited) = (project.groups, InheritedEnvironment(engineOptions.inherited))
@@ -160,9 +175,50 @@ struct RunCoordinator {
                             runner: { folder in ProcessCommandRunner(groups: groups, logFolder: folder, inherited: inherited, masker: masker) },
                             events: { console.handle($0) })
         let started = ContinuousClock.now
-        let execution = Task { await engine.run(plan, runID: runID, scope: scope) }
-        signals.attach(execution)
-        let outcome = await execution.value
+        func runPart(_ plan: ExecutionPlan, _ scope: EvaluationScope) async -> RunOutcome {
+            let execution = Task { await engine.run(plan, runID: runID, scope: scope) }
+            signals.attach(execution)
+            return await execution.value
+        }
+        var outcome = await runPart(plan, scope)
+        var statuses = outcome.statuses
+        var settled = Set(part.workflow.tasks.map(\.id))
+        var known: [TaskID: [ForeachItem]] = [:]
+        while outcome.status == .succeeded, outcome.internalError == nil, !current.waitingForItems.isEmpty, !signals.isInterrupted {
+            var listed = scope
+            do {
+                listed.outputs = try store.taskStates(of: runID).filter { $0.value.status == .succeeded }.mapValues(\.outputs)
+            } catch {
+                throw CommandFailure(.internalError, "flow: \(error)")
+            }
+            let (lists, failure) = ForeachExpansion.lists(in: current, settled: settled, scope: listed)
+            if let failure {
+                _ = try? store.taskSettled(run: runID, task: failure.task, status: .failed, reason: masker.mask(failure.error), at: Date())
+                Console.err("flow: task '\(failure.task)' failed: \(masker.mask(failure.error))")
+                statuses[failure.task] = .failed
+                outcome.status = .failed
+                break
+            }
+            guard !lists.isEmpty else { break }
+            for (task, items) in lists { known[task] = items }
+            current = try project.expand(workflow, foreachItems: known)
+            for (task, items) in lists where items.isEmpty {
+                _ = try? store.taskSettled(run: runID, task: task, status: .skipped, reason: "foreach over an empty list", at: Date())
+                statuses[task] = .skipped
+            }
+            part.workflow = current.keeping(Set(current.tasks.indices).subtracting(current.waitingForItems))
+            (plan, scope) = try part.plan(runID: runID, store: store, actionVersions: project.actionVersions, schedule: tickFields,
+                                          secrets: secrets, settled: settled)
+            scope.missedTicks = missed?.ticks ?? []
+            let added = lists.map { "\($0.key) (\($0.value.count) item\($0.value.count == 1 ? "" : "s"))" }.sorted().joined(separator: ", ")
+            Console.out("foreach: \(added); \(part.workflow.tasks.count - settled.count) more task\(part.workflow.tasks.count - settled.count == 1 ? "" : "s")")
+            console.continueRun(total: part.workflow.tasks.count, reported: settled)
+            outcome = await runPart(plan, scope)
+            statuses.merge(outcome.statuses) { $1 }
+            settled.formUnion(part.workflow.tasks.map(\.id))
+        }
+        if outcome.status == .succeeded, signals.isInterrupted { outcome.status = .interrupted }
+        outcome.statuses = statuses
         console.end()
         // Background processes that finished tasks left behind get their grace period and SIGKILL before the
         // run ends: none outlives flow.
@@ -175,10 +231,13 @@ struct RunCoordinator {
             Console.err("flow: \(error)")
             return .internalError
         }
-        printSummary(runID: runID, resumeHint: resumeHint(workflowName, overrides: setup.overrides, secret: workflow.secretParams, runID: runID),
+        // A child run is resumed through its parent, whose task resumes it.
+        let hint = parent.map { "flow resume \($0.run) (its parent run)" }
+            ?? resumeHint(workflowName, overrides: setup.overrides, secret: workflow.secretParams, runID: runID)
+        printSummary(runID: runID, resumeHint: hint,
                      outcome: outcome,
                      elapsed: elapsed, console: console)
-        printTaskSummaries(runID: runID, workflow: workflow, store: store)
+        printTaskSummaries(runID: runID, workflow: current, store: store)
         if let error = outcome.internalError {
             Console.err("flow: \(error)")
             return .internalError

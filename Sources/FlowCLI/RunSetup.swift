@@ -18,7 +18,8 @@ struct RunSetup {
     var selection: TaskSelection? = nil
 
     /// Parses `-p key=value` values against the workflow's declared params.
-    static func overrides(_ values: [String], for workflow: Workflow) throws(CommandFailure) -> [String: String] {
+    /// `fromCommandLine` false: a parent task's params (`uses: workflow`), which no other user can see.
+    static func overrides(_ values: [String], for workflow: Workflow, fromCommandLine: Bool = true) throws(CommandFailure) -> [String: String] {
         var out: [String: String] = [:]
         let declared = workflow.params.map(\.name)
         for value in values {
@@ -33,7 +34,7 @@ struct RunSetup {
                 throw CommandFailure(.usage, message)
             }
             out[name] = String(value[value.index(after: eq)...])
-            if workflow.secretParams.contains(name) {
+            if fromCommandLine, workflow.secretParams.contains(name) {
                 Console.err("flow: warning: -p \(name): a secret on the command line can be seen by other users of this machine (ps, /proc)\n"
                             + "note: a value that must stay secret belongs in 'secrets:', read from the environment or the env_file")
             }
@@ -69,7 +70,7 @@ struct RunSetup {
     /// Secret params are compared by their keyed hash (`secrets`), the only form the store has.
     static func decide(_ workflow: Workflow, store: StateStore?, overrides newOverrides: [String: String], fresh: Bool,
                        resumeID: RunID?, now: Date, secrets: RunSecrets = .none,
-                       selection: TaskSelection? = nil) throws(CommandFailure) -> RunSetup {
+                       selection: TaskSelection? = nil, parent: ParentLink? = nil) throws(CommandFailure) -> RunSetup {
         var resuming: RunRecord?
         var notResumed: String?
         let declared = Set(workflow.params.map(\.name))
@@ -85,8 +86,11 @@ struct RunSetup {
                     throw CommandFailure(.usage, "flow: run \(resumeID) \(run.status.rawValue); only a failed or interrupted run can be resumed")
                 }
                 resuming = run
-            } else if !fresh, let latest = try store?.latestRun(of: workflow.name), latest.status.isResumable || latest.status == .running {
-                if !workflow.path.isEmpty, !latest.workflowPath.isEmpty, latest.workflowPath != workflow.path {
+            } else if !fresh, let latest = try parent.map({ try store?.latestRun(of: workflow.name, parent: $0) }) ?? store?.latestRun(of: workflow.name),
+                      latest.status.isResumable || latest.status == .running {
+                if parent == nil, let link = latest.parent {
+                    notResumed = "not resuming run \(latest.id): it is a child run of run \(link.run) (task '\(link.task)'), which resumes it"
+                } else if !workflow.path.isEmpty, !latest.workflowPath.isEmpty, latest.workflowPath != workflow.path {
                     notResumed = "not resuming run \(latest.id): it came from \(latest.workflowPath), not this file"
                 } else if latest.selection != selection {
                     notResumed = "not resuming run \(latest.id): it ran \(latest.selection?.label ?? "the whole workflow"), "
@@ -143,7 +147,8 @@ struct RunSetup {
     /// The run's scope, complete with its id, and the decision for every task (reuse only when resuming).
     /// `runID`: the run created or reopened for this setup (for `flow plan`, the resumed run's or 0).
     func plan(runID: RunID, store: StateStore?, actionVersions: [String: String],
-              schedule: [RunScheduleField: String] = [:], secrets: RunSecrets = .none) throws(CommandFailure) -> (ExecutionPlan, EvaluationScope) {
+              schedule: [RunScheduleField: String] = [:], secrets: RunSecrets = .none,
+              settled: Set<TaskID> = []) throws(CommandFailure) -> (ExecutionPlan, EvaluationScope) {
         var env = secrets.inherited
         var baseScope = EvaluationScope(params: params, env: env, runID: runID, runStartedAt: startedAt, schedule: schedule)
         baseScope.secrets = secrets.values
@@ -153,9 +158,10 @@ struct RunSetup {
         scope.env = env
 
         var prior: [TaskID: PriorTask] = [:]
-        if let run = resuming, let store {
+        // A later part of a run (its foreach lists now known) plans against what the earlier parts did.
+        if let run = resuming?.id ?? (settled.isEmpty ? nil : runID), let store {
             do {
-                for (id, state) in try store.taskStates(of: run.id) {
+                for (id, state) in try store.taskStates(of: run) {
                     prior[id] = PriorTask(status: state.status, fingerprint: state.fingerprint, outputs: state.outputs,
                                           reason: state.reason, attempts: state.attempts)
                 }
@@ -166,7 +172,8 @@ struct RunSetup {
         // An unselected upstream task is looked up among earlier runs (a failed lookup reads as "none").
         let name = workflow.name
         let before = runID == 0 ? RunID.max : runID
-        let plan = ResumePlanner(actionVersions: actionVersions).plan(workflow, prior: prior, scope: scope, selection: selection) { task, fingerprint in
+        let plan = ResumePlanner(actionVersions: actionVersions).plan(workflow, prior: prior, scope: scope, selection: selection,
+                                                                      settled: settled) { task, fingerprint in
             guard let found = try? store?.earlierSuccess(workflow: name, task: task, fingerprint: fingerprint, before: before) else { return nil }
             return EarlierSuccess(run: found.run, outputs: found.outputs)
         }

@@ -45,6 +45,9 @@ struct StatusCommand: Subcommand {
         var params: [String: String]
         /// `--only a --from b` for a run that ran a selection; absent for the whole workflow.
         var selection: String?
+        /// A child run's parent, `RUN/TASK` (`uses: workflow`); the child runs this run's tasks started.
+        var parent: String?
+        var children: [HistoryCommand.ChildRun]?
         var error: String?
         var runnerGone: Bool?
     }
@@ -86,10 +89,17 @@ struct StatusCommand: Subcommand {
                 throw CommandFailure(.notFound, "flow: workflow '\(workflowName ?? "?")' has not run yet; start it with: flow run \(workflow ?? "NAME")")
             }
             let states = try store.taskStates(of: record.id)
+            // A foreach task the run expanded is shown as its instances, in its place.
+            order = order.flatMap { id -> [TaskID] in
+                guard states[id] == nil else { return [id] }
+                let instances = states.keys.filter { $0.rawValue.hasPrefix(id.rawValue + "[") }.sorted()
+                return instances.isEmpty ? [id] : instances
+            }
             if order.isEmpty { order = states.keys.sorted() }
             let listed = Set(order)
             for key in states.keys.sorted() where !listed.contains(key) { order.append(key) }
-            try render(record, shown: ShownStatus(record, store: store), states: states, order: order)
+            try render(record, shown: ShownStatus(record, store: store), states: states, order: order,
+                       children: try HistoryCommand.children(of: record.id, store: store))
         } catch let error as CommandFailure {
             throw error
         } catch {
@@ -98,7 +108,8 @@ struct StatusCommand: Subcommand {
     }
 
     /// `status --json`'s document for one run.
-    static func document(_ record: RunRecord, shown: ShownStatus, states: [TaskID: TaskStateRecord], order: [TaskID]) -> Document {
+    static func document(_ record: RunRecord, shown: ShownStatus, states: [TaskID: TaskStateRecord], order: [TaskID],
+                         children: [HistoryCommand.ChildRun]? = nil) -> Document {
         func duration(_ a: Date?, _ b: Date?) -> Double? {
             guard let a, let b else { return nil }
             return b.timeIntervalSince(a)
@@ -106,7 +117,8 @@ struct StatusCommand: Subcommand {
         let run = RunEntry(id: record.id, workflow: record.workflow, status: shown.status.rawValue, startedAt: record.startedAt,
                            createdAt: record.createdAt, finishedAt: record.finishedAt,
                            durationSeconds: duration(record.createdAt, record.finishedAt), resumes: record.resumes,
-                           params: record.params, selection: record.selection?.label, error: shown.note ?? record.error,
+                           params: record.params, selection: record.selection?.label, parent: record.parent?.description,
+                           children: children, error: shown.note ?? record.error,
                            runnerGone: shown.runnerGone ? true : nil)
         let tasks = order.map { id -> TaskEntry in
             let s = states[id]
@@ -116,17 +128,19 @@ struct StatusCommand: Subcommand {
         return Document(run: run, tasks: tasks)
     }
 
-    private func render(_ record: RunRecord, shown: ShownStatus, states: [TaskID: TaskStateRecord], order: [TaskID]) throws(CommandFailure) {
+    private func render(_ record: RunRecord, shown: ShownStatus, states: [TaskID: TaskStateRecord], order: [TaskID],
+                        children: [HistoryCommand.ChildRun]?) throws(CommandFailure) {
         func duration(_ a: Date?, _ b: Date?) -> Double? {
             guard let a, let b else { return nil }
             return b.timeIntervalSince(a)
         }
-        if json { return try JSONDocument.print(Self.document(record, shown: shown, states: states, order: order)) }
+        if json { return try JSONDocument.print(Self.document(record, shown: shown, states: states, order: order, children: children)) }
         let console = Console()
         var header = "run \(record.id) of '\(record.workflow)': \(console.paint(shown.status)), started \(ISOTime.format(record.createdAt))"
         if let d = duration(record.createdAt, record.finishedAt) { header += ", took \(DurationFormat.format(.milliseconds(Int64(d * 1000))))" }
         if record.resumes > 0 { header += ", resumed \(record.resumes) time\(record.resumes == 1 ? "" : "s")" }
         if let selection = record.selection { header += ", \(selection.label)" }
+        if let parent = record.parent { header += ", child run of run \(parent.run) (task '\(parent.task)')" }
         Console.out(header)
         if let note = shown.note { Console.out("note: \(note)") }
         if let error = record.error { Console.out("error: \(error)") }
@@ -143,6 +157,9 @@ struct StatusCommand: Subcommand {
             table.rows.append([id.rawValue, shown.task(s?.status).rawValue, String(s?.attempts ?? 0), d, detail])
         }
         Console.out(table.render())
+        for child in children ?? [] {
+            Console.out("child run: task '\(child.task)' → run \(child.run) of '\(child.workflow)' (\(child.status)): flow status --run \(child.run)")
+        }
     }
 
     /// `--check`: one line and an exit code for a monitor (cron mail, Nagios, a health endpoint).

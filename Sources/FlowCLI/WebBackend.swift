@@ -138,6 +138,7 @@ package struct WebBackend: Sendable {
             }
             var view = RunView(run: record, states: states, attempts: attempts, needs: needs, order: order)
             view.run.status = ShownStatus(record, store: store).status
+            view.children = try store.childRuns(of: id).map { (task: $0.parent?.task ?? TaskID("?"), run: $0.id, workflow: $0.workflow) }
             return view
         } catch let e as Failure { throw e } catch { throw Failure.failed("\(error)") }
     }
@@ -151,7 +152,8 @@ package struct WebBackend: Sendable {
             if let wf = WebBackend.loaded(record.workflowPath, project: project) { order = wf.tasks.map(\.id).filter { states[$0] != nil } }
             let listed = Set(order)
             for key in states.keys.sorted() where !listed.contains(key) { order.append(key) }
-            return try json(StatusCommand.document(record, shown: ShownStatus(record, store: store), states: states, order: order))
+            return try json(StatusCommand.document(record, shown: ShownStatus(record, store: store), states: states, order: order,
+                                                   children: try HistoryCommand.children(of: id, store: store)))
         } catch let e as Failure { throw e } catch { throw Failure.failed("\(error)") }
     }
 

@@ -9,6 +9,9 @@ package enum Reference: Sendable, Hashable, CustomStringConvertible {
     case instanceOutputs(group: TaskID, instances: [TaskID], key: String?)
     /// `matrix.NAME` in a matrix task: replaced by each instance's value when the workflow is loaded.
     case matrix(String)
+    /// `foreach.item`, `foreach.item.KEY`, `foreach.index` (the path after `foreach.`) in a foreach task:
+    /// replaced by each instance's item once the list is known.
+    case foreach([String])
     case env(String)
     /// `secrets.NAME`: the value of a secret the workflow declares; empty when it is not set.
     case secret(String)
@@ -32,6 +35,7 @@ package enum Reference: Sendable, Hashable, CustomStringConvertible {
         case .taskOutputs(let task): return "tasks.\(task).outputs"
         case .instanceOutputs(let group, _, let key): return "tasks.\(group).outputs" + (key.map { ".\($0)" } ?? "")
         case .matrix(let name): return "matrix.\(name)"
+        case .foreach(let path): return "foreach." + path.joined(separator: ".")
         case .env(let name): return "env.\(name)"
         case .secret(let name): return "secrets.\(name)"
         case .runID: return "run.id"
@@ -234,7 +238,7 @@ package struct EvaluationScope: Sendable {
                 }
             }
             return .string(JSONWriter.object(object))
-        case .matrix: return .null
+        case .matrix, .foreach: return .null
         case .env(let name): return env[name].map(Value.string) ?? .null
         case .secret(let name): return .string(secrets[name] ?? "")
         case .runID: return .string(String(runID))

@@ -18,6 +18,8 @@ package struct Workflow: Sendable {
     package var schedule: Schedule?
     /// How much history `flow prune` and the scheduler keep.
     package var retention = Retention()
+    /// The text it was loaded from, so that a run expands its `foreach` tasks from the file it started with.
+    package var source: String = ""
     /// Tasks in file order; `index(of:)` finds one by id.
     package private(set) var tasks: [TaskSpec]
     private var positions: [TaskID: Int]
@@ -43,6 +45,28 @@ package struct Workflow: Sendable {
     }
 
     package func index(of id: TaskID) -> Int? { positions[id] }
+
+    /// The same workflow with only the tasks at `indices` (their `needs` must stay among them).
+    package func keeping(_ indices: Set<Int>) -> Workflow {
+        var copy = self
+        copy.tasks = tasks.indices.filter(indices.contains).map { tasks[$0] }
+        var positions = [TaskID: Int](minimumCapacity: copy.tasks.count)
+        for (i, task) in copy.tasks.enumerated() { positions[task.id] = i }
+        copy.positions = positions
+        copy.needIndices = copy.tasks.map { task in task.needs.map { positions[$0] } }
+        return copy
+    }
+
+    /// Foreach tasks whose list is not known yet, and everything downstream of them: what cannot run yet.
+    package var waitingForItems: Set<Int> {
+        let graph = TaskGraph(self)
+        var waiting = Set<Int>()
+        for (i, task) in tasks.enumerated() where task.foreach != nil {
+            waiting.insert(i)
+            waiting.formUnion(graph.downstream(of: i))
+        }
+        return waiting
+    }
 
     package func task(_ id: TaskID) -> TaskSpec? { positions[id].map { tasks[$0] } }
 
@@ -84,6 +108,9 @@ package struct TaskSpec: Sendable {
     package var group: TaskID? = nil
     /// `max_parallel` of a matrix task: at most this many of its instances run at once.
     package var groupMaxParallel: Int? = nil
+    /// `foreach:` of a task whose list is not known yet: it stands for its instances until the run has the
+    /// upstream outputs the list comes from (`ForeachItem`), and never runs itself.
+    package var foreach: Template? = nil
 
     package init(id: TaskID, location: SourceLocation, needs: [TaskID] = [], uses: String,
                  with: [(name: String, value: Template)] = [], env: [(name: String, value: Template)] = [],

@@ -87,8 +87,10 @@ package struct ResumePlanner: Sendable {
     /// With a `selection`, only the selected tasks run: their unselected upstream is reused (from this run on a
     /// resume, else from the newest run `earlier` finds with the same fingerprint, or skipped if its condition
     /// is false now), and every other task is skipped as not selected.
+    /// `settled`: tasks an earlier part of this same invocation ran (before a foreach list was known): their
+    /// success stands even for `always_run`.
     package func plan(_ workflow: Workflow, prior: [TaskID: PriorTask], scope: EvaluationScope, selection: TaskSelection? = nil,
-                      earlier: (TaskID, String) -> EarlierSuccess? = { _, _ in nil }) -> ExecutionPlan {
+                      settled: Set<TaskID> = [], earlier: (TaskID, String) -> EarlierSuccess? = { _, _ in nil }) -> ExecutionPlan {
         let graph = TaskGraph(workflow)
         // Validation rejects cycles; should one slip through, fall back to file order.
         let order = graph.topologicalOrder() ?? Array(workflow.tasks.indices)
@@ -118,7 +120,7 @@ package struct ResumePlanner: Sendable {
                                               masker: scope.fingerprintMasker)
                 rendered[index] = values
             }
-            let decision: Decision
+            var decision: Decision
             if let selected, !selected[index] {
                 let success: EarlierSuccess?
                 (decision, success) = unselected(task, feeds: feedsSelected[index], rerunning: rerunningUpstream.map { workflow.tasks[$0].id },
@@ -136,9 +138,13 @@ package struct ResumePlanner: Sendable {
                 decision = Decision(kind: .run, reason: "reads how the run is going (tasks.*.status, tasks.*.error or run.summary_json)",
                                     fingerprint: nil)
             } else if let last = prior[task.id] {
-                decision = decide(task, last: last, fingerprint: fingerprint, scope: scope)
+                decision = decide(task, last: last, fingerprint: fingerprint, scope: scope, settled: settled.contains(task.id))
             } else {
                 decision = Decision(kind: .run, reason: "not run yet in this run", fingerprint: fingerprint)
+            }
+            if let list = task.foreach, decision.kind == .run {
+                decision = Decision(kind: .run, reason: "foreach \(list): one instance per item, made once that list exists",
+                                    fingerprint: nil)
             }
             decisions[index] = decision
             if decision.kind == .reuse, decision.reusedFrom == nil, let last = prior[task.id] {
@@ -184,8 +190,8 @@ package struct ResumePlanner: Sendable {
                          fingerprint: fingerprint, reusedFrom: success.run), success)
     }
 
-    private func decide(_ task: TaskSpec, last: PriorTask, fingerprint: String?, scope: EvaluationScope) -> Decision {
-        if task.alwaysRun {
+    private func decide(_ task: TaskSpec, last: PriorTask, fingerprint: String?, scope: EvaluationScope, settled: Bool) -> Decision {
+        if task.alwaysRun && !settled {
             return Decision(kind: .run, reason: "always_run: re-executed in every attempt of the run", fingerprint: fingerprint)
         }
         switch last.status {

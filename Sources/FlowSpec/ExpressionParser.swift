@@ -211,7 +211,17 @@ package struct ExpressionParser {
     /// A status function: `success()`, `failure()`, `always()`, `cancelled()`; no other function exists.
     private mutating func call(_ parts: [String], offset: Int) throws(ExpressionError) -> FlowExpression {
         let name = parts.joined(separator: ".")
-        let known = StatusFunction.allCases.map(\.rawValue)
+        // `fromJSON(x)`, as in GitHub Actions: values are text, so it is `x` itself; `foreach:` parses the JSON.
+        if parts == ["fromJSON"] {
+            position += 1
+            let inner = try parseOr()
+            guard current.token == .op(")") else {
+                throw ExpressionError(message: "'fromJSON()' takes one value, then ')'", offset: current.offset)
+            }
+            position += 1
+            return inner
+        }
+        let known = StatusFunction.allCases.map(\.rawValue) + ["fromJSON"]
         guard parts.count == 1, let function = StatusFunction(rawValue: name) else {
             throw ExpressionError(message: "unknown function '\(name)()'", offset: offset,
                                   note: Suggestion.closest(to: name, in: known).map { "did you mean '\($0)()'?" }
@@ -240,6 +250,11 @@ package struct ExpressionParser {
                 throw ExpressionError(message: "'env' takes one name, as in 'env.NAME'", offset: offset)
             }
             return .reference(.env(parts[1]))
+        case "foreach":
+            guard parts == ["foreach", "index"] || (parts.count >= 2 && parts.count <= 3 && parts[1] == "item") else {
+                throw ExpressionError(message: "a foreach task reads 'foreach.item', 'foreach.item.KEY' or 'foreach.index'", offset: offset)
+            }
+            return .reference(.foreach(Array(parts.dropFirst())))
         case "matrix":
             guard parts.count == 2 else {
                 throw ExpressionError(message: "'matrix' takes one name, as in 'matrix.NAME'", offset: offset)
@@ -254,11 +269,12 @@ package struct ExpressionParser {
             if parts.count == 3, parts[2] == "status" { return .reference(.taskStatus(TaskID(parts[1]))) }
             if parts.count == 3, parts[2] == "error" { return .reference(.taskError(TaskID(parts[1]))) }
             if parts.count == 3, parts[2] == "outputs" { return .reference(.taskOutputs(TaskID(parts[1]))) }
-            guard parts.count == 4, parts[2] == "outputs" else {
+            // `tasks.ID.outputs.TASK.KEY`: a child workflow's output, read through a `uses: workflow` task.
+            guard parts.count >= 4, parts[2] == "outputs" else {
                 throw ExpressionError(message: "a task is read as 'tasks.ID.outputs.KEY', 'tasks.ID.outputs', 'tasks.ID.status' or 'tasks.ID.error'",
                                       offset: offset)
             }
-            return .reference(.taskOutput(TaskID(parts[1]), parts[3]))
+            return .reference(.taskOutput(TaskID(parts[1]), parts[3...].joined(separator: ".")))
         case "run":
             if parts == ["run", "id"] { return .reference(.runID) }
             if parts == ["run", "started_at"] { return .reference(.runStartedAt) }
@@ -270,7 +286,7 @@ package struct ExpressionParser {
                                   note: Suggestion.closest(to: property, in: known).map { "did you mean 'run.\($0)'?" }
                                       ?? "a run has " + known.map { "'run.\($0)'" }.joined(separator: ", "))
         default:
-            let roots = ["params", "tasks", "env", "secrets", "matrix", "run", "true", "false", "null"]
+            let roots = ["params", "tasks", "env", "secrets", "matrix", "foreach", "run", "true", "false", "null"]
             if let function = Suggestion.closest(to: parts[0], in: StatusFunction.allCases.map(\.rawValue)), parts.count == 1 {
                 throw ExpressionError(message: "unknown name '\(parts[0])'", offset: offset, note: "did you mean '\(function)()'?")
             }

@@ -92,14 +92,19 @@ extension WorkflowBuilder {
     /// A scalar that can be part of an instance id and a log file's name.
     private mutating func matrixValue(_ node: YAMLNode, of id: TaskID) -> String? {
         guard case .scalar = node, let text = string(node, key: "matrix value") else { return nil }
-        let forbidden: Set<Character> = ["/", ",", "=", "[", "]", "\\"]
-        guard !text.isEmpty, text.count <= 64, !text.contains(where: { forbidden.contains($0) || $0.isNewline }),
-              !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }), !text.contains("${{") else {
+        guard WorkflowBuilder.isInstanceValue(text), !text.contains("${{") else {
             error(node.location, "matrix value '\(String(text.prefix(64)))' of task '\(id)' cannot name an instance",
                   notes: ["matrix values are 1 to 64 characters without '/', ',', '=', '[', ']', '\\', control characters or ${{ }}"])
             return nil
         }
         return text
+    }
+
+    /// 1 to 64 characters without '/', ',', '=', '[', ']', '\\' or control characters: safe in ids and file names.
+    static func isInstanceValue(_ text: String) -> Bool {
+        let forbidden: Set<Character> = ["/", ",", "=", "[", "]", "\\"]
+        return !text.isEmpty && text.count <= 64 && !text.contains(where: { forbidden.contains($0) || $0.isNewline })
+            && !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
     }
 
     /// The instances' values, GitHub Actions' way: every combination of the axes, less those an `exclude`

@@ -6,14 +6,28 @@ extension WorkflowBuilder {
     /// outputs reads every instance's, keyed by instance. References (for the validator) and `needs`
     /// locations follow the instances.
     mutating func expandMatrices(_ tasks: [TaskSpec]) -> [TaskSpec] {
-        for (id, bound) in pendingMaxParallel where pendingMatrices[id] == nil {
-            error(bound.location, "'max_parallel' of task '\(id)' bounds the instances of a matrix, and the task has no 'matrix'",
+        for (id, bound) in pendingMaxParallel where pendingMatrices[id] == nil && !foreachTasks.contains(id) {
+            error(bound.location, "'max_parallel' of task '\(id)' bounds the instances of a matrix or foreach, and the task has neither",
                   notes: ["the workflow's own max_parallel (at the top) bounds all tasks"])
         }
-        guard !pendingMatrices.isEmpty else { return tasks }
+        guard !pendingMatrices.isEmpty || !foreachTasks.isEmpty else { return tasks }
         var instances: [TaskID: [TaskID]] = [:]
-        var values: [TaskID: [[(name: String, value: String)]]] = [:]
+        /// Each instance's stand-in for `matrix.NAME` / `foreach.*`.
+        var substitutes: [TaskID: [(Reference) -> FlowExpression?]] = [:]
         for task in tasks {
+            if let items = foreachItems[task.id], foreachTasks.contains(task.id) {
+                instances[task.id] = Self.instanceIDs(of: task.id, items)
+                substitutes[task.id] = items.enumerated().map { index, item in
+                    { reference in
+                        guard case .foreach(let path) = reference else { return nil }
+                        switch path.first {
+                        case "index": return .literal(.string(String(index)))
+                        default: return .literal(.string(path.count == 2 ? item.field(path[1]) : item.shown))
+                        }
+                    }
+                }
+                continue
+            }
             guard let spec = pendingMatrices[task.id], let combos = combinations(spec, of: task.id) else { continue }
             let ids = combos.map { TaskID.instance(of: task.id, $0) }
             if Set(ids).count != ids.count {
@@ -22,7 +36,13 @@ extension WorkflowBuilder {
                 continue
             }
             instances[task.id] = ids
-            values[task.id] = combos
+            let names = spec.names
+            substitutes[task.id] = combos.map { combo in
+                { reference in
+                    guard case .matrix(let name) = reference, names.contains(name) else { return nil }
+                    return .literal(.string(combo.first { $0.name == name }?.value ?? ""))
+                }
+            }
         }
         let groupRewrite: (Reference) -> FlowExpression? = { reference in
             switch reference {
@@ -44,21 +64,16 @@ extension WorkflowBuilder {
         }
         var out: [TaskSpec] = []
         for task in tasks {
-            guard let ids = instances[task.id], let combos = values[task.id], let spec = pendingMatrices[task.id] else {
+            guard let ids = instances[task.id], let own = substitutes[task.id] else {
                 out.append(rewritten(task, with: groupRewrite))
                 continue
             }
-            let names = spec.names
-            for (id, combo) in zip(ids, combos) {
-                var instance = rewritten(task, with: { reference in
-                    if case .matrix(let name) = reference, names.contains(name) {
-                        return .literal(.string(combo.first { $0.name == name }?.value ?? ""))
-                    }
-                    return groupRewrite(reference)
-                })
+            for (id, substitute) in zip(ids, own) {
+                var instance = rewritten(task, with: { substitute($0) ?? groupRewrite($0) })
                 instance.id = id
                 instance.group = task.id
                 instance.groupMaxParallel = pendingMaxParallel[task.id]?.limit
+                instance.foreach = nil
                 out.append(instance)
             }
         }
@@ -74,9 +89,26 @@ extension WorkflowBuilder {
 
     /// One pending reference as the instances see it: a matrix task's own references once per instance, a
     /// valid `matrix.NAME` gone (it is a value now), a matrix task's outputs read across its instances.
+    /// `F[item=MGC]` when every item is a distinct text that can name an instance, else `F[index=0]`.
+    static func instanceIDs(of task: TaskID, _ items: [ForeachItem]) -> [TaskID] {
+        var texts: [String] = []
+        for item in items {
+            guard case .text(let text) = item, isInstanceValue(text) else { break }
+            texts.append(text)
+        }
+        if texts.count == items.count, Set(texts).count == texts.count {
+            return texts.map { TaskID.instance(of: task, [("item", $0)]) }
+        }
+        return items.indices.map { TaskID.instance(of: task, [("index", String($0))]) }
+    }
+
     private mutating func expand(_ ref: PendingReference, instances: [TaskID: [TaskID]]) -> [PendingReference] {
         var ref = ref
         switch ref.reference {
+        case .foreach:
+            // Valid in a foreach task (a value once its list is known); anywhere else the validator says so.
+            if let owner = ref.owner, foreachTasks.contains(owner) { return [] }
+            return [ref]
         case .matrix(let name):
             guard let owner = ref.owner, let spec = pendingMatrices[owner] else { return [ref] }
             guard spec.names.contains(name) else {

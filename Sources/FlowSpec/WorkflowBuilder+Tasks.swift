@@ -73,12 +73,28 @@ extension WorkflowBuilder {
         if let node = fields["continue_on_error"] { continueOnError = bool(node, key: "continue_on_error") ?? false }
         if let d = fields["description"] { _ = string(d, key: "description") }
         if let node = fields["matrix"], let spec = parseMatrix(node, of: id) { pendingMatrices[id] = spec }
+        var foreach: Template?
+        if let node = fields["foreach"] {
+            if fields["matrix"] != nil {
+                error(node.location, "task '\(id)' has both 'matrix' and 'foreach'", notes: ["a task fans out one way; use one of them"])
+            } else if let t = template(node, key: "foreach", owner: id) {
+                if t.parts.count == 1, case .expression = t.parts[0] {
+                    foreach = t
+                    foreachTasks.insert(id)
+                } else {
+                    error(node.location, "'foreach' of task '\(id)' must be one expression giving a JSON array",
+                          notes: ["for example: foreach: ${{ fromJSON(tasks.list.outputs.items) }}"])
+                }
+            }
+        }
         if let node = fields["max_parallel"], let limit = integer(node, key: "max_parallel", range: 1...1024) {
             pendingMaxParallel[id] = (limit, node.location)
         }
-        return TaskSpec(id: id, location: location, needs: needs, uses: uses, with: with, env: env, condition: condition,
-                        retry: retry, timeout: timeout, workingDirectory: workingDirectory, alwaysRun: alwaysRun,
-                        continueOnError: continueOnError)
+        var task = TaskSpec(id: id, location: location, needs: needs, uses: uses, with: with, env: env, condition: condition,
+                            retry: retry, timeout: timeout, workingDirectory: workingDirectory, alwaysRun: alwaysRun,
+                            continueOnError: continueOnError)
+        task.foreach = foreach
+        return task
     }
 
     mutating func parseNeeds(_ node: YAMLNode, of id: TaskID) -> [TaskID] {
@@ -158,6 +174,7 @@ extension WorkflowBuilder {
         case .taskOutputs(let task): base = "\(task)_outputs"
         case .instanceOutputs(let group, _, let key): base = key ?? "\(group)_outputs"
         case .matrix(let name): base = name
+        case .foreach(let path): base = path.joined(separator: "_")
         case .runID: base = "run_id"
         case .runStartedAt: base = "run_started_at"
         case .runSchedule(let field): base = field.rawValue

@@ -14,7 +14,7 @@ struct WorkflowBuilder {
     static let topKeys = ["name", "description", "params", "secrets", "env_file", "env", "defaults", "max_parallel", "schedule", "on_failure",
                           "retention", "tasks"]
     static let taskKeys = ["needs", "run", "shell", "uses", "with", "env", "if", "retries", "retry_delay",
-                           "timeout", "working_directory", "always_run", "continue_on_error", "description", "matrix", "max_parallel"]
+                           "timeout", "working_directory", "always_run", "continue_on_error", "description", "matrix", "foreach", "max_parallel"]
     static let defaultKeys = ["retries", "retry_delay", "timeout", "working_directory", "shell"]
 
     let file: String
@@ -31,6 +31,9 @@ struct WorkflowBuilder {
     /// Tasks' `matrix:` and `max_parallel`, expanded once every task is parsed.
     var pendingMatrices: [TaskID: MatrixSpec] = [:]
     var pendingMaxParallel: [TaskID: (limit: Int, location: SourceLocation)] = [:]
+    /// Tasks with `foreach:`, and the lists a run already knows for some of them.
+    var foreachTasks: Set<TaskID> = []
+    var foreachItems: [TaskID: [ForeachItem]] = [:]
     /// `schedule.notify_missed`, checked once the tasks are known.
     var pendingNotifyMissed: (TaskID, SourceLocation)?
 

@@ -37,16 +37,20 @@ package struct WorkflowLoader: Sendable {
     }
 
     /// Loads workflow text already in memory.
-    package func load(text original: String, file: String, defaultName: String) -> Outcome {
+    /// `foreachItems`: the lists a run knows, by foreach task; those tasks become their instances.
+    package func load(text original: String, file: String, defaultName: String,
+                      foreachItems: [TaskID: [ForeachItem]] = [:]) -> Outcome {
         let text = WorkflowLoader.normalizeLineBreaks(original)
         var builder = WorkflowBuilder(file: file, source: text, actions: actions)
+        builder.foreachItems = foreachItems
         let root: YAMLNode?
         do {
             root = try YAMLReader(file: file, text: text).read()
         } catch {
             return .failure([error.diagnostic])
         }
-        let workflow = builder.build(root, defaultName: defaultName)
+        var workflow = builder.build(root, defaultName: defaultName)
+        workflow?.source = original
         if let workflow, builder.diagnostics.isEmpty {
             var validator = WorkflowValidator(workflow: workflow, actions: actions, references: builder.references,
                                               needLocations: builder.needLocations)

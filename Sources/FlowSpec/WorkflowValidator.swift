@@ -75,6 +75,11 @@ struct WorkflowValidator {
             case .taskOutput(let task, let key):
                 guard let target = upstreamTask(task, of: ref, reading: "outputs", own: "output '\(key)'", graph, &upstreamCache)
                 else { continue }
+                if key.contains("."), workflow.tasks[target].uses != "workflow" {
+                    diagnostics.append(.error(at: ref.location, "'\(ref.reference)': an output name has no '.'",
+                                              notes: ["'tasks.ID.outputs.TASK.KEY' reads a child workflow's output through a 'uses: workflow' task"]))
+                    continue
+                }
                 checkOutputKey(key, of: task, uses: workflow.tasks[target].uses, at: ref.location)
             case .taskOutputs(let task):
                 _ = upstreamTask(task, of: ref, reading: "outputs", own: "outputs", graph, &upstreamCache)
@@ -84,6 +89,9 @@ struct WorkflowValidator {
                           let key else { continue }
                     checkOutputKey(key, of: group, uses: workflow.tasks[target].uses, at: ref.location)
                 }
+            case .foreach(let path):
+                diagnostics.append(.error(at: ref.location, "'foreach.\(path.joined(separator: "."))' is used where no foreach defines it",
+                                          notes: ["items exist only in a task with 'foreach:', as ${{ foreach.item }}"]))
             case .matrix(let name):
                 diagnostics.append(.error(at: ref.location, "'matrix.\(name)' is used where no matrix defines it",
                                           notes: ["matrix values exist only in a task with 'matrix:', as ${{ matrix.NAME }}"]))

@@ -22,6 +22,29 @@ package struct RunRecord: Sendable, Codable, Hashable {
     package var intervalStart: Int64? = nil
     /// `--only`/`--from`; nil for the whole workflow.
     package var selection: TaskSelection? = nil
+    /// The run and task (`uses: workflow`) that started this run; nil for a run of its own.
+    package var parent: ParentLink? = nil
+}
+
+/// Which run's task started a child run.
+package struct ParentLink: Sendable, Codable, Hashable, CustomStringConvertible {
+    package var run: RunID
+    package var task: TaskID
+
+    package init(run: RunID, task: TaskID) {
+        self.run = run
+        self.task = task
+    }
+
+    /// `RUN/TASK`, as `FLOW_PARENT` carries it.
+    package var description: String { "\(run)/\(task)" }
+
+    package init?(_ text: String) {
+        guard let slash = text.firstIndex(of: "/"), let run = RunID(text[..<slash]), run > 0 else { return nil }
+        let task = String(text[text.index(after: slash)...])
+        guard TaskID.isValidReference(task) else { return nil }
+        self.init(run: run, task: TaskID(task))
+    }
 }
 
 /// One decided tick of a workflow's schedule, with the run it started.

@@ -4,7 +4,7 @@ import GRDB
 /// Append-only, named migrations. A released migration never changes: add a new one instead.
 enum StateSchema {
     static let identifiers = ["v1-runs-tasks-attempts", "v2-lean-attempts-task-states", "v3-schedule-ledger", "v4-ledger-pruned-runs",
-                              "v5-run-selection"]
+                              "v5-run-selection", "v6-run-parent"]
     /// How many of ours are applied, how many migrations in all, and the user version, in one row as text.
     private static let appliedCount = """
         SELECT (SELECT COUNT(*) FROM grdb_migrations WHERE identifier IN (\(identifiers.map { _ in "?" }.joined(separator: ", "))))
@@ -188,6 +188,14 @@ enum StateSchema {
         // What `--only`/`--from` selected (TaskSelection.stored); NULL for the whole workflow.
         migrator.registerMigration(identifiers[4]) { db in
             try db.execute(sql: "ALTER TABLE runs ADD COLUMN selection TEXT")
+        }
+        // A child run (`uses: workflow`): the run and task that started it; an index finds a run's children.
+        migrator.registerMigration(identifiers[5]) { db in
+            try db.execute(sql: """
+                ALTER TABLE runs ADD COLUMN parent_run_id INTEGER;
+                ALTER TABLE runs ADD COLUMN parent_task TEXT;
+                CREATE INDEX runs_by_parent ON runs(parent_run_id) WHERE parent_run_id IS NOT NULL;
+                """)
         }
         return migrator
     }

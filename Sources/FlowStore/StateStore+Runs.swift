@@ -8,16 +8,17 @@ extension StateStore {
     /// the same commit, so a tick never has a run the ledger does not name.
     package func createRun(workflow: String, workflowPath: String, params: [String: String], overrides: [String: String],
                            startedAt: String, pid: Int32, lease: RunLease? = nil,
-                           tick: (at: Int64, intervalStart: Int64?)? = nil, selection: TaskSelection? = nil) throws(StoreError) -> RunID {
+                           tick: (at: Int64, intervalStart: Int64?)? = nil, selection: TaskSelection? = nil,
+                           parent: ParentLink? = nil) throws(StoreError) -> RunID {
         try write { db in
             let now = StateStore.now()
             try db.execute(sql: """
                 INSERT INTO runs(workflow, workflow_path, status, params_json, overrides_json, started_at, created_at, updated_at, pid,
-                                 host, scheduled_for, interval_start, selection)
-                VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                 host, scheduled_for, interval_start, selection, parent_run_id, parent_task)
+                VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [workflow, workflowPath, JSONText.encode(params), JSONText.encode(overrides), startedAt, now, now,
                                  Int64(pid), ProcessInfo.processInfo.hostName, tick?.at, tick?.intervalStart,
-                                 selection.flatMap { $0.isEmpty ? nil : $0.stored }])
+                                 selection.flatMap { $0.isEmpty ? nil : $0.stored }, parent?.run, parent?.task.rawValue])
             let id = db.lastInsertedRowID
             if let tick {
                 try db.execute(sql: "UPDATE schedule_ledger SET run_id = ? WHERE workflow = ? AND tick_utc = ?",
@@ -77,6 +78,21 @@ extension StateStore {
         try read { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM runs WHERE workflow = ? ORDER BY id DESC LIMIT 1"),
                              arguments: [workflow]).map { try StateStore.runRecord($0) }
+        }
+    }
+
+    /// The newest run of `workflow` that `parent` started (`uses: workflow`): the one its task resumes.
+    package func latestRun(of workflow: String, parent: ParentLink) throws(StoreError) -> RunRecord? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE workflow = ? AND parent_run_id = ? AND parent_task = ? ORDER BY id DESC LIMIT 1",
+                             arguments: [workflow, parent.run, parent.task.rawValue]).map { try StateStore.runRecord($0) }
+        }
+    }
+
+    /// The runs `run`'s tasks started, oldest first.
+    package func childRuns(of run: RunID) throws(StoreError) -> [RunRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM runs WHERE parent_run_id = ? ORDER BY id", arguments: [run]).map { try StateStore.runRecord($0) }
         }
     }
 
@@ -207,6 +223,12 @@ extension StateStore {
 
     static func date(_ value: Double?) -> Date? { value.map { Date(timeIntervalSince1970: $0) } }
 
+    private static func parent(_ row: StoredRow) throws -> ParentLink? {
+        guard let run: Int64 = try row.optional("parent_run_id") else { return nil }
+        let task: String = try row.value("parent_task")
+        return ParentLink(run: run, task: TaskID(task))
+    }
+
     private static func selection(_ row: StoredRow) throws -> TaskSelection? {
         guard let text: String = try row.optional("selection"), !text.isEmpty else { return nil }
         guard let selection = TaskSelection(stored: text) else { throw row.unreadable("selection", "is not a task selection (only=.../from=... lines)") }
@@ -223,6 +245,6 @@ extension StateStore {
             finishedAt: try row.date("finished_at"), pid: try row.int32("pid"),
             resumes: try row.value("resumes"), error: try row.optional("error"),
             scheduledFor: try row.optional("scheduled_for"), intervalStart: try row.optional("interval_start"),
-            selection: try selection(row))
+            selection: try selection(row), parent: try parent(row))
     }
 }

@@ -21,6 +21,12 @@ package enum RunPage {
         if let end = run.finishedAt { body += "<div><b>took</b>\(Layout.duration(run.createdAt, end))</div>" }
         if let tick = run.scheduledFor { body += "<div><b>tick</b><span class=\"mono\">\(ISOTime.format(tick))</span></div>" }
         if run.resumes > 0 { body += "<div><b>resumed</b>\(run.resumes)×</div>" }
+        if let parent = run.parent {
+            body += "<div><b>child of</b>\(Pages.link("/runs/\(parent.run)", "run \(parent.run)")) (task \(HTML.escape(parent.task.rawValue)))</div>"
+        }
+        for child in view.children {
+            body += "<div><b>child run</b>\(HTML.escape(child.task.rawValue)) → \(Pages.link("/runs/\(child.run)", "run \(child.run)")) of \(HTML.escape(child.workflow))</div>"
+        }
         let counts = view.counts.map { "\($0.1) \($0.0.rawValue.replacingOccurrences(of: "_", with: " "))" }.joined(separator: ", ")
         body += "<div id=\"task-count\" data-count=\"\(view.tasks.count)\"><b>tasks</b>\(view.tasks.count) (\(HTML.escape(counts)))</div>"
         if let failing = view.failingTask { body += "<div><b>failed at</b>\(HTML.escape(failing.id.rawValue))</div>" }

@@ -18,6 +18,8 @@ package struct RunView: Sendable {
 
     package var run: RunRecord
     package var tasks: [TaskRow]
+    /// The child runs its `uses: workflow` tasks started: (task, run, workflow).
+    package var children: [(task: TaskID, run: RunID, workflow: String)] = []
     /// In the order they started.
     package var attempts: [AttemptRecord]
 
