@@ -5,9 +5,10 @@ import Foundation
 /// parts: the tasks that wait for no list, then each foreach whose upstream has ended becomes its instances
 /// (the workflow is loaded again from the text the run started with) and the run goes on, a resume of itself.
 enum ForeachExpansion {
-    /// The lists of the foreach tasks of `workflow` whose needs and read tasks are all in `settled`, from
-    /// `scope`'s outputs; or the first task whose list is not a JSON array of strings or objects.
-    static func lists(in workflow: Workflow, settled: Set<TaskID>, scope: EvaluationScope)
+    /// The lists of the foreach tasks of `workflow` whose needs and read tasks all ended well (`ready`:
+    /// succeeded or skipped), from `scope`'s outputs; or the first task whose list is not a JSON array of
+    /// strings or objects.
+    static func lists(in workflow: Workflow, ready: Set<TaskID>, scope: EvaluationScope)
         -> (lists: [TaskID: [ForeachItem]], failure: (task: TaskID, error: String)?) {
         var lists: [TaskID: [ForeachItem]] = [:]
         for task in workflow.tasks {
@@ -19,7 +20,7 @@ enum ForeachExpansion {
                 default: return []
                 }
             }
-            guard reads.allSatisfy(settled.contains) else { continue }
+            guard reads.allSatisfy(ready.contains) else { continue }
             switch items(template.render(in: scope)) {
             case .success(let items): lists[task.id] = items
             case .failure(let message):

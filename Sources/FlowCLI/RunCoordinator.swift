@@ -129,7 +129,7 @@ struct RunCoordinator {
         // A foreach task and what follows it wait until its list exists: the run goes in parts (ForeachExpansion).
         var current = workflow
         var part = setup
-        part.workflow = current.keeping(Set(current.tasks.indices).subtracting(current.waitingForItems))
+        part.workflow = Self.runnable(current)
         var (plan, scope) = try part.plan(runID: runID, store: store, actionVersions: project.actionVersions, schedule: tickFields,
                                           secrets: secrets)
         scope.missedTicks = missed?.ticks ?? []
@@ -184,14 +184,21 @@ struct RunCoordinator {
         var statuses = outcome.statuses
         var settled = Set(part.workflow.tasks.map(\.id))
         var known: [TaskID: [ForeachItem]] = [:]
-        while outcome.status == .succeeded, outcome.internalError == nil, !current.waitingForItems.isEmpty, !signals.isInterrupted {
+        // With --keep-going a failure elsewhere does not hold back a foreach whose own upstream went well.
+        var failedEarlier = false
+        while outcome.status == .succeeded || (keepGoing && outcome.status == .failed), outcome.internalError == nil,
+              !current.waitingForItems.isEmpty, !signals.isInterrupted {
+            failedEarlier = failedEarlier || outcome.status == .failed
             var listed = scope
+            let ended: Set<TaskID>
             do {
-                listed.outputs = try store.taskStates(of: runID).filter { $0.value.status == .succeeded }.mapValues(\.outputs)
+                let states = try store.taskStates(of: runID)
+                listed.outputs = states.filter { $0.value.status == .succeeded }.mapValues(\.outputs)
+                ended = Set(states.filter { $0.value.status == .succeeded || $0.value.status == .skipped }.keys)
             } catch {
                 throw CommandFailure(.internalError, "flow: \(error)")
             }
-            let (lists, failure) = ForeachExpansion.lists(in: current, settled: settled, scope: listed)
+            let (lists, failure) = ForeachExpansion.lists(in: current, ready: ended.intersection(settled), scope: listed)
             if let failure {
                 _ = try? store.taskSettled(run: runID, task: failure.task, status: .failed, reason: masker.mask(failure.error), at: Date())
                 Console.err("flow: task '\(failure.task)' failed: \(masker.mask(failure.error))")
@@ -206,7 +213,7 @@ struct RunCoordinator {
                 _ = try? store.taskSettled(run: runID, task: task, status: .skipped, reason: "foreach over an empty list", at: Date())
                 statuses[task] = .skipped
             }
-            part.workflow = current.keeping(Set(current.tasks.indices).subtracting(current.waitingForItems))
+            part.workflow = Self.runnable(current)
             (plan, scope) = try part.plan(runID: runID, store: store, actionVersions: project.actionVersions, schedule: tickFields,
                                           secrets: secrets, settled: settled)
             scope.missedTicks = missed?.ticks ?? []
@@ -218,6 +225,7 @@ struct RunCoordinator {
             settled.formUnion(part.workflow.tasks.map(\.id))
         }
         if outcome.status == .succeeded, signals.isInterrupted { outcome.status = .interrupted }
+        if outcome.status == .succeeded, failedEarlier { outcome.status = .failed }
         outcome.statuses = statuses
         console.end()
         // Background processes that finished tasks left behind get their grace period and SIGKILL before the
@@ -247,6 +255,12 @@ struct RunCoordinator {
         case .interrupted: return .interrupted
         case .failed, .running: return .taskFailed
         }
+    }
+
+    /// The tasks of `workflow` that wait for no foreach list (all of them, without foreach tasks).
+    static func runnable(_ workflow: Workflow) -> Workflow {
+        let waiting = workflow.waitingForItems
+        return waiting.isEmpty ? workflow : workflow.keeping(Set(workflow.tasks.indices).subtracting(waiting))
     }
 
     /// A run still marked `running` while we hold the lease was left by a dead runner: mark it

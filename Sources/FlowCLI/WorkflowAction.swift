@@ -1,6 +1,7 @@
 import FlowCore
 import FlowProcess
 import FlowStore
+import FlowTasks
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -39,11 +40,7 @@ struct WorkflowAction: ProcessAction {
         var params: [String: JSONWriter.Item] = [:]
         for (key, value) in context.inputs where key.hasPrefix("params.") { params[String(key.dropFirst(7))] = .string(value) }
         let outputPath = context.scratchDirectory + ".output"
-        var environment = context.env
-        environment["FLOW_RUN_ID"] = String(context.runID)
-        environment["FLOW_TASK"] = context.task.rawValue
-        environment["FLOW_ATTEMPT"] = String(context.attempt)
-        environment["FLOW_OUTPUT"] = outputPath
+        var environment = ShellAction.environment(of: context, outputPath: outputPath)
         environment[Self.parentVariable] = ParentLink(run: context.runID, task: context.task).description
         // Params go through the environment, which only this user can read, never the command line.
         environment[Self.paramsVariable] = JSONWriter.object(params)

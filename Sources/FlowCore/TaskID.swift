@@ -13,13 +13,14 @@ package struct TaskID: Sendable, Hashable, Comparable, CustomStringConvertible, 
 
     /// `symbol=MGC,tf=1m` of a matrix instance's id; nil for a task of its own.
     package var instanceKey: String? {
-        guard rawValue.hasSuffix("]"), let open = rawValue.firstIndex(of: "[") else { return nil }
+        // A byte compare first: every progress line asks, and almost every task is no instance.
+        guard rawValue.utf8.last == UInt8(ascii: "]"), let open = rawValue.firstIndex(of: "[") else { return nil }
         return String(rawValue[rawValue.index(after: open)..<rawValue.index(before: rawValue.endIndex)])
     }
 
     /// How output shows a task: a matrix instance as `backfill (symbol=MGC, tf=1m)`.
     package var displayName: String {
-        guard let key = instanceKey, let open = rawValue.firstIndex(of: "[") else { return rawValue }
+        guard rawValue.utf8.last == UInt8(ascii: "]"), let key = instanceKey, let open = rawValue.firstIndex(of: "[") else { return rawValue }
         return String(rawValue[..<open]) + " (" + key.split(separator: ",").joined(separator: ", ") + ")"
     }
 

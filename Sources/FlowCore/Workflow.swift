@@ -59,6 +59,7 @@ package struct Workflow: Sendable {
 
     /// Foreach tasks whose list is not known yet, and everything downstream of them: what cannot run yet.
     package var waitingForItems: Set<Int> {
+        guard tasks.contains(where: { $0.foreach != nil }) else { return [] }
         let graph = TaskGraph(self)
         var waiting = Set<Int>()
         for (i, task) in tasks.enumerated() where task.foreach != nil {

@@ -96,16 +96,7 @@ extension StateStore: CheckpointStore {
         // Outputs are replaced whole, so a re-run never leaves a stale key behind. (A run's first attempt of a
         // task has nothing to replace: only this task's earlier attempts in this run write its rows.)
         if !firstInRun { try deleteOutputs(db, run: run, task: task) }
-        if outcome.status == .succeeded || outcome.status == .failed, !outputs.isEmpty {
-            var insert = try FastStatement(db, "INSERT INTO outputs(run_id, task, key, value) VALUES (?, ?, ?, ?)")
-            for (key, value) in outputs {
-                insert.bind(1, run)
-                insert.bind(2, task.rawValue)
-                insert.bind(3, key)
-                insert.bind(4, value)
-                try insert.run()
-            }
-        }
+        if outcome.status == .succeeded || outcome.status == .failed { try insertOutputs(db, run: run, task: task, outputs) }
         // A retry is coming: the task stays `running` between attempts.
         var state = try FastStatement(db, "UPDATE task_states SET status = ?, finished_at = ?, reason = ? WHERE run_id = ? AND task = ?")
         state.bind(1, isFinal ? outcome.status.rawValue : TaskStatus.running.rawValue)
@@ -140,6 +131,11 @@ extension StateStore: CheckpointStore {
         upsert.bind(4, "reused from run \(from)")
         upsert.bind(5, date.timeIntervalSince1970)
         try upsert.run()
+        try insertOutputs(db, run: run, task: task, outputs)
+    }
+
+    private static func insertOutputs(_ db: Database, run: RunID, task: TaskID, _ outputs: [String: String]) throws {
+        guard !outputs.isEmpty else { return }
         var insert = try FastStatement(db, "INSERT INTO outputs(run_id, task, key, value) VALUES (?, ?, ?, ?)")
         for (key, value) in outputs {
             insert.bind(1, run)

@@ -33,11 +33,7 @@ package struct ShellAction: ProcessAction {
         // earlier process can have left them: the engine clears the run's scratch folder when the run starts.
         let outputPath = context.scratchDirectory + ".output"
         let checkpointPath = context.scratchDirectory + ".checkpoint"
-        var environment = context.env
-        environment["FLOW_RUN_ID"] = String(context.runID)
-        environment["FLOW_TASK"] = context.task.rawValue
-        environment["FLOW_ATTEMPT"] = String(context.attempt)
-        environment["FLOW_OUTPUT"] = outputPath
+        var environment = ShellAction.environment(of: context, outputPath: outputPath)
         environment["FLOW_CHECKPOINT"] = checkpointPath
         for (key, value) in context.checkpoint { environment[ShellAction.checkpointVariable(key)] = value }
 
@@ -52,6 +48,17 @@ package struct ShellAction: ProcessAction {
                               workingDirectory: context.workingDirectory, logPath: context.log.path)
         return ShellProcess(command: command, context: context, outputPath: outputPath, checkpointPath: checkpointPath,
                             pollInterval: checkpointInterval, limits: limits)
+    }
+
+    /// What every process a task starts is told of its attempt: the task's `env:`, then `FLOW_RUN_ID`,
+    /// `FLOW_TASK`, `FLOW_ATTEMPT` and `FLOW_OUTPUT`.
+    package static func environment(of context: TaskContext, outputPath: String) -> [String: String] {
+        var environment = context.env
+        environment["FLOW_RUN_ID"] = String(context.runID)
+        environment["FLOW_TASK"] = context.task.rawValue
+        environment["FLOW_ATTEMPT"] = String(context.attempt)
+        environment["FLOW_OUTPUT"] = outputPath
+        return environment
     }
 
     /// `FLOW_CHECKPOINT_<KEY>`: the key upper-cased, anything but letters and digits as '_'.

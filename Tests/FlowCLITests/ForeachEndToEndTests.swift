@@ -89,6 +89,35 @@ extension EndToEnd {
             }
         }
 
+        @Test("--keep-going: a failure elsewhere does not hold a foreach back; a failed upstream does, and the run fails")
+        func keepGoing() async throws {
+            let p = Project()
+            try p.workflow("w", """
+                tasks:
+                  list:
+                    run: echo 'items=["a","b"]' >> "$FLOW_OUTPUT"
+                  broken:
+                    run: exit 3
+                  each:
+                    needs: [list]
+                    foreach: ${{ fromJSON(tasks.list.outputs.items) }}
+                    env: { I: "${{ foreach.item }}" }
+                    run: echo "each $I" >> work.txt
+                  bad-list:
+                    needs: [broken]
+                    run: echo 'items=["x"]' >> "$FLOW_OUTPUT"
+                  never:
+                    needs: [bad-list]
+                    foreach: ${{ fromJSON(tasks.bad-list.outputs.items) }}
+                    run: echo never >> work.txt
+                """)
+            let run = try await p.flow("run", "w", "--keep-going")
+            #expect(run.status == 1, "\(run.stdout)\(run.stderr)")
+            #expect(Set(p.lines("work.txt")) == ["each a", "each b"], "each ran; never did not")
+            let statuses = try await p.taskStatuses("w")
+            #expect(statuses["broken"] == "failed" && statuses["each[item=a]"] == "succeeded" && statuses["bad-list"] == "skipped", "\(statuses)")
+        }
+
         @Test("more items than the limit fail the task, naming the limit")
         func limit() async throws {
             let p = Project()
