@@ -95,6 +95,12 @@ struct Project {
                 continue
             }
             let name = value.description
+            // A name, never a path (a workflow of this project) nor an option to the child `flow run`.
+            guard WorkflowLoader.isValidName(name) else {
+                diagnostics.append(.error(at: location, "'\(String(name.prefix(64)))' is not a workflow name",
+                                          notes: ["name a workflow of this project's workflows folder: letters, digits, '.', '_' and '-', starting with a letter or digit"]))
+                continue
+            }
             if let start = chain.firstIndex(of: name) {
                 diagnostics.append(.error(at: location, "workflow cycle: \((chain[start...] + [name]).joined(separator: " -> "))",
                                           notes: ["task '\(task.id)' of '\(workflow.name)' runs '\(name)', which leads back here; remove one of these calls"]))

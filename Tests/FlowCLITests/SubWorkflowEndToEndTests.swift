@@ -112,6 +112,11 @@ extension EndToEnd {
             try p.workflow("f", call("${{ params.w }}", "").replacingOccurrences(of: "tasks:", with: "params:\n  w: c\ntasks:"))
             let computed = try await p.flow("validate", "f")
             #expect(computed.status == 65 && computed.stderr.contains("is written out, not computed"), "\(computed.stderr)")
+            for hostile in ["../outside/x.yaml", "-p", "/etc/passwd", "a b"] {
+                try p.workflow("g", call("'\(hostile)'", ""))
+                let refused = try await p.flow("validate", "g")
+                #expect(refused.status == 65 && refused.stderr.contains("is not a workflow name"), "\(hostile): \(refused.stderr)")
+            }
             #expect(try await p.flow("run", "a").status == 0, "a -> b -> c is no cycle now")
         }
     }
