@@ -29,7 +29,11 @@ struct RunSecrets {
             fromFile = try Self.readEnvFile(FilePath.resolve(envFile, in: projectDirectory), shown: envFile)
         }
         for name in workflow.secrets {
-            if let value = HostEnvironment.value(name) ?? fromFile[name], !value.isEmpty { secrets.values[name] = value }
+            guard let value = HostEnvironment.value(name) ?? fromFile[name], !value.isEmpty else { continue }
+            secrets.values[name] = value
+            if value.count < 4 {
+                Console.err("flow: warning: secret \(name) is \(value.count) character\(value.count == 1 ? "" : "s") long: every occurrence of it in any log becomes ***")
+            }
         }
         if !workflow.secretParams.isEmpty { secrets.key = try Self.projectKey(in: stateDirectory, make: makeKey) }
         return secrets

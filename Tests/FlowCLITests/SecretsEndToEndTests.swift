@@ -203,6 +203,8 @@ extension EndToEnd {
             let loud = try await p.flow("run", "w", "--fresh", env: ["ALERT_TOKEN": "tok-123456"])
             #expect(loud.status == 0)
             #expect(p.dir.read(".flow/logs/2/alert.1.log") == "alerting with ***\n")
+            let short = try await p.flow("run", "w", "--fresh", env: ["ALERT_TOKEN": "ab"])
+            #expect(short.status == 0 && short.stderr.contains("warning: secret ALERT_TOKEN is 2 characters long"), "\(short.stderr)")
         }
     }
 }
