@@ -66,7 +66,7 @@ struct Project {
         case .success(let workflow):
             var w = workflow
             w.path = path
-            try checkCalls(w, chain: chain + [w.name], shown: shown)
+            try checkCalls(&w, chain: chain + [w.name], shown: shown)
             return w
         case .failure(let diagnostics):
             let renamed = diagnostics.map { d -> Diagnostic in
@@ -83,9 +83,11 @@ struct Project {
 
     /// Each `uses: workflow` task names, written out, a valid workflow of this project that declares the params
     /// it is given and does not lead back to one of `chain` (a cycle, named in full).
-    private func checkCalls(_ workflow: Workflow, chain: [String], shown: String) throws(CommandFailure) {
+    /// Each such task also gets the input `workflow_digest`, a hash of the child's text (and its own children's),
+    /// so its fingerprint changes with the child's definition: a resumed parent runs a changed child again.
+    private func checkCalls(_ workflow: inout Workflow, chain: [String], shown: String) throws(CommandFailure) {
         var diagnostics: [Diagnostic] = []
-        for task in workflow.tasks where task.uses == "workflow" {
+        for (index, task) in workflow.tasks.enumerated() where task.uses == "workflow" {
             guard let value = task.with.first(where: { $0.name == "workflow" })?.value else { continue }
             var location = value.location ?? task.location
             location.file = shown
@@ -116,6 +118,12 @@ struct Project {
             }
             // An invalid child, or a cycle further in, is reported as that file's own diagnostics.
             let child = try load(childPath, calledFrom: chain)
+            var digest = SHA256()
+            digest.update(child.source)
+            for inner in child.tasks where inner.uses == "workflow" {
+                digest.update(inner.with.first { $0.name == WorkflowAction.digestInput }?.value.description ?? "")
+            }
+            workflow.setInput(WorkflowAction.digestInput, Template(literal: digest.finalize()), ofTaskAt: index)
             let declared = child.params.map(\.name)
             for (key, _) in task.with where key.hasPrefix("params.") {
                 let param = String(key.dropFirst("params.".count))
@@ -138,6 +146,7 @@ struct Project {
         case .success(let expanded):
             var w = expanded
             w.path = workflow.path
+            try checkCalls(&w, chain: [w.name], shown: Console.escaped(display(workflow.path)))
             return w
         case .failure(let diagnostics):
             let shown = Console.escaped(display(workflow.path))

@@ -18,6 +18,8 @@ struct WorkflowAction: ProcessAction {
     static let parentVariable = "FLOW_PARENT"
     static let paramsVariable = "FLOW_CHILD_PARAMS"
     static let depthVariable = "FLOW_DEPTH"
+    /// The input flow adds when it loads the workflow: the child's definition, for the fingerprint.
+    static let digestInput = "workflow_digest"
 
     let workflowsDirectory: String
     let statePath: String

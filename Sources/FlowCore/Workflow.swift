@@ -46,6 +46,15 @@ package struct Workflow: Sendable {
 
     package func index(of id: TaskID) -> Int? { positions[id] }
 
+    /// Sets (or adds) a `with:` value of the task at `index`: the composition root pins what a task's
+    /// fingerprint must cover beyond its own text (a child workflow's definition).
+    package mutating func setInput(_ name: String, _ value: Template, ofTaskAt index: Int) {
+        guard tasks.indices.contains(index) else { return }
+        if let at = tasks[index].with.firstIndex(where: { $0.name == name }) { tasks[index].with[at].value = value } else {
+            tasks[index].with.append((name, value))
+        }
+    }
+
     /// The same workflow with only the tasks at `indices` (their `needs` must stay among them).
     package func keeping(_ indices: Set<Int>) -> Workflow {
         var copy = self

@@ -80,11 +80,24 @@ extension EndToEnd {
             let childPage = try await server.get("/runs/2")
             #expect(childPage.body?.contains("<b>child of</b><a href=\"/runs/1\">run 1</a> (task load)") == true)
 
+            // A changed child is other work: a resumed parent runs its task again (the child then resumes or not
+            // by its own fingerprints), though the task's own inputs did not change.
+            try p.workflow("parent", Self.parent.replacingOccurrences(of: "    run: echo \"after", with: "    run: test -f go && echo \"after"))
+            #expect(try await p.flow("run", "parent", "-p", "day=5", "--fresh").status == 1)
+            try p.workflow("child", Self.child + "\n  extra:\n    needs: [count]\n    run: echo extra >> work.txt\n")
+            try p.dir.write("go", "")
+            try p.dir.write("work.txt", "")
+            let changed = try await p.flow("run", "parent", "-p", "day=5")
+            #expect(changed.status == 0, "\(changed.stdout)\(changed.stderr)")
+            #expect(p.lines("work.txt").contains("extra"), "the changed child ran: \(p.lines("work.txt"))")
+            try p.workflow("parent", Self.parent)
+            try p.workflow("child", Self.child)
+
             // A run of the child on its own is another run: it never takes over the parent's.
             try p.dir.write("fail-count", "")
             #expect(try await p.flow("run", "parent", "--fresh").status == 1)
             let alone = try await p.flow("run", "child")
-            #expect(alone.stdout.contains("not resuming run 4: it is a child run of run 3 (task 'load'), which resumes it"), "\(alone.stdout)")
+            #expect(alone.stdout.contains("not resuming run 7: it is a child run of run 6 (task 'load'), which resumes it"), "\(alone.stdout)")
         }
 
         @Test("a cycle between workflows is a validation error naming the chain; an unknown child, param or computed name too")
