@@ -196,7 +196,9 @@ struct RunCoordinator {
                 listed.outputs = states.filter { $0.value.status == .succeeded }.mapValues(\.outputs)
                 ended = Set(states.filter { $0.value.status == .succeeded || $0.value.status == .skipped }.keys)
             } catch {
-                throw CommandFailure(.internalError, "flow: \(error)")
+                // The run is recorded ended, not left `running` for a later recovery.
+                outcome.internalError = "cannot read the run's outputs for its foreach lists: \(error)"
+                break
             }
             let (lists, failure) = ForeachExpansion.lists(in: current, ready: ended.intersection(settled), scope: listed)
             if let failure {
@@ -208,14 +210,20 @@ struct RunCoordinator {
             }
             guard !lists.isEmpty else { break }
             for (task, items) in lists { known[task] = items }
-            current = try project.expand(workflow, foreachItems: known)
+            do {
+                current = try project.expand(workflow, foreachItems: known)
+                part.workflow = Self.runnable(current)
+                (plan, scope) = try part.plan(runID: runID, store: store, actionVersions: project.actionVersions, schedule: tickFields,
+                                              secrets: secrets, settled: settled)
+            } catch {
+                Console.err(error.message)
+                outcome.status = .failed
+                break
+            }
             for (task, items) in lists where items.isEmpty {
                 _ = try? store.taskSettled(run: runID, task: task, status: .skipped, reason: "foreach over an empty list", at: Date())
                 statuses[task] = .skipped
             }
-            part.workflow = Self.runnable(current)
-            (plan, scope) = try part.plan(runID: runID, store: store, actionVersions: project.actionVersions, schedule: tickFields,
-                                          secrets: secrets, settled: settled)
             scope.missedTicks = missed?.ticks ?? []
             let added = lists.map { "\($0.key) (\($0.value.count) item\($0.value.count == 1 ? "" : "s"))" }.sorted().joined(separator: ", ")
             Console.out("foreach: \(added); \(part.workflow.tasks.count - settled.count) more task\(part.workflow.tasks.count - settled.count == 1 ? "" : "s")")
