@@ -2,14 +2,11 @@
 # A task printing 200 MB of log lines (cat of a file in the page cache), through `flow run` (release build, static runtime): without secrets
 # (output straight to the log file), with a secret declared but unset (the same path), and with a secret set
 # (output through a pipe and the masker), once with the secret printed every 1,000 lines. Also the same
-# command writing to a file without flow. Medians of 5 runs, wall time; MB/s of task output.
+# command writing to a file without flow. Medians of 11 interleaved rounds, wall time; MB/s of task output.
 # Usage: Benchmarks/masking.sh [FLOW]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ $# -ge 1 ]; then flow=$(realpath "$1"); else
-    swift build -c release --static-swift-stdlib --product flow >&2
-    flow="$PWD/.build/release/flow"
-fi
+. Benchmarks/release-flow.sh
 python3 - "$flow" <<'PY'
 import os, statistics, subprocess, sys, tempfile, time
 flow = sys.argv[1]

@@ -4,10 +4,7 @@
 # Wall time including start-up, medians of 9. Usage: Benchmarks/matrix.sh [FLOW]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ $# -ge 1 ]; then flow=$(realpath "$1"); else
-    swift build -c release --static-swift-stdlib --product flow >&2
-    flow="$PWD/.build/release/flow"
-fi
+. Benchmarks/release-flow.sh
 python3 - "$flow" <<'PY'
 import os, statistics, subprocess, sys, tempfile, time
 flow = sys.argv[1]

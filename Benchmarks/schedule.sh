@@ -4,10 +4,7 @@
 # 1,000 years of calendar. Medians of 9 runs, wall time including start-up. Usage: Benchmarks/schedule.sh [FLOW]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ $# -ge 1 ]; then flow=$(realpath "$1"); else
-    swift build -c release --static-swift-stdlib --product flow >&2
-    flow="$PWD/.build/release/flow"
-fi
+. Benchmarks/release-flow.sh
 python3 - "$flow" <<'PY'
 import statistics, subprocess, sys, time
 flow = sys.argv[1]
