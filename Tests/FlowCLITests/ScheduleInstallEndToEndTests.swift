@@ -101,7 +101,9 @@ extension EndToEnd {
             #expect(s.systemctlCalls == ["--user daemon-reload", "--user enable --now \(timerName)"])
             let service = try String(contentsOfFile: s.unitDir + "/" + (units.first ?? ""), encoding: .utf8)
             let timer = try String(contentsOfFile: s.unitDir + "/" + timerName, encoding: .utf8)
-            #expect(timer.contains("OnCalendar=*:0/5\n") && !timer.contains("20"), "the timer only wakes flow; the schedule stays in the workflow")
+            // The unit names carry a hash of the project's path, which may hold any digits: look at the calendar lines.
+            let calendars = timer.split(separator: "\n").filter { $0.hasPrefix("OnCalendar=") }
+            #expect(calendars == ["OnCalendar=*:0/5"] && !timer.contains("20:00"), "the timer only wakes flow; the schedule stays in the workflow")
             #expect(service.contains("WorkingDirectory=" + s.project.replacingOccurrences(of: "%", with: "%%") + "\n"))
             // The service's command, run as systemd would run it from another folder, is a real scheduler pass.
             let exec = try #require(service.split(separator: "\n").first { $0.hasPrefix("ExecStart=") })
