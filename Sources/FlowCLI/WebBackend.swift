@@ -133,8 +133,17 @@ package struct WebBackend: Sendable {
             var order: [TaskID] = []
             // The graph is the file's as it is now; the run's own tasks are kept whatever the file says.
             if let wf = WebBackend.loaded(record.workflowPath, project: project) {
-                for task in wf.tasks { needs[task.id] = task.needs }
-                order = wf.tasks.map(\.id)
+                // A foreach task the run expanded is drawn as its instances, each with the task's needs.
+                var instances: [TaskID: [TaskID]] = [:]
+                for task in wf.tasks where task.foreach != nil && states[task.id] == nil {
+                    let ids = states.keys.filter { $0.rawValue.hasPrefix(task.id.rawValue + "[") }.sorted()
+                    if !ids.isEmpty { instances[task.id] = ids }
+                }
+                for task in wf.tasks {
+                    let taskNeeds = task.needs.flatMap { instances[$0] ?? [$0] }
+                    for id in instances[task.id] ?? [task.id] { needs[id] = taskNeeds }
+                    order += instances[task.id] ?? [task.id]
+                }
             }
             var view = RunView(run: record, states: states, attempts: attempts, needs: needs, order: order)
             view.run.status = ShownStatus(record, store: store).status

@@ -54,6 +54,12 @@ extension EndToEnd {
             #expect(work.contains("each 1 GC") && work.contains("check"), "GC runs again, check is always_run: \(work)")
             #expect(work.filter { $0 == "check" }.count == 1, "always_run runs once per invocation, not once per part")
             #expect(work.last == #"after {"item=GC":"GC","item=MGC":"MGC","item=SI":"SI"}"#, "\(work)")
+            // The web graph draws the instances in the foreach task's place: list → 3 instances → after.
+            let server = try await WebServer(p)
+            let page = try #require(try await server.get("/runs/1").body)
+            let graph = page.components(separatedBy: "</svg>").first ?? ""
+            #expect(graph.contains(#"data-task="each[item=GC]""#) && !graph.contains(#"data-task="each""#), "\(graph.prefix(400))")
+            #expect(graph.components(separatedBy: "class=\"edge\"").count - 1 == 6, "3 edges from list into the instances, 3 from them into after")
         }
 
         @Test("object items, items that cannot name an instance (by index), an empty list, and lists that are not JSON arrays")
