@@ -13,13 +13,7 @@ enum ForeachExpansion {
         var lists: [TaskID: [ForeachItem]] = [:]
         for task in workflow.tasks {
             guard let template = task.foreach else { continue }
-            let reads = task.needs + template.references.flatMap { reference -> [TaskID] in
-                switch reference {
-                case .taskOutput(let id, _), .taskOutputs(let id): return [id]
-                case .instanceOutputs(_, let instances, _): return instances
-                default: return []
-                }
-            }
+            let reads = task.needs + template.references.flatMap(\.outputTasks)
             guard reads.allSatisfy(ready.contains) else { continue }
             switch items(template.render(in: scope)) {
             case .success(let items): lists[task.id] = items

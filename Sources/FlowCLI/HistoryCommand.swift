@@ -295,7 +295,7 @@ struct LogsCommand: Subcommand {
             // A matrix task's id shows every instance's logs.
             let exact = try store.attempts(of: id, task: task.map(TaskID.init))
             if let task, exact.isEmpty {
-                attempts = try store.attempts(of: id, task: nil).filter { $0.task.rawValue.hasPrefix(task + "[") }
+                attempts = try store.attempts(of: id, task: nil).filter { $0.task.isInstance(of: TaskID(task)) }
             } else {
                 attempts = exact
             }

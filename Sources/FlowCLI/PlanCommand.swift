@@ -76,7 +76,7 @@ struct PlanCommand: Subcommand {
             }
             try JSONDocument.print(Document(workflow: workflow.name, path: project.display(path),
                                             mode: setup.resuming == nil ? "new" : "resume", runId: setup.resuming?.id,
-                                            selection: setup.selection?.label, params: shownParams(setup), tasks: entries))
+                                            selection: setup.selection?.label, params: setup.shownParams, tasks: entries))
             if let refusal = SelectionOptions.refusal(plan) { throw refusal }
             return
         }
@@ -104,7 +104,7 @@ struct PlanCommand: Subcommand {
             return String(line)
         }
         Console.out(rendered.joined(separator: "\n"))
-        let params = shownParams(setup).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        let params = setup.shownParams.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         if !params.isEmpty { Console.out("params: \(params.joined(separator: " "))") }
         if let refusal = SelectionOptions.refusal(plan) { throw refusal }
     }
@@ -125,10 +125,4 @@ struct PlanCommand: Subcommand {
         return text.count > 60 ? String(text.prefix(59)) + "…" : text
     }
 
-    /// A secret param's value is never printed.
-    private func shownParams(_ setup: RunSetup) -> [String: String] {
-        var shown = setup.params
-        for name in setup.workflow.secretParams where shown[name] != nil { shown[name] = "***" }
-        return shown
-    }
 }

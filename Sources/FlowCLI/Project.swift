@@ -69,16 +69,22 @@ struct Project {
             try checkCalls(&w, chain: chain + [w.name], shown: shown)
             return w
         case .failure(let diagnostics):
-            let renamed = diagnostics.map { d -> Diagnostic in
-                var d = d
-                d.location.file = shown
-                return d
-            }
-            let renderer = DiagnosticRenderer(sources: [shown: source])
-            let errors = renamed.filter { $0.severity == .error }.count
-            let text = renderer.render(renamed) + "flow: \(errors) error\(errors == 1 ? "" : "s") in \(shown)"
-            throw CommandFailure(.invalidWorkflow, text)
+            throw Self.invalid(diagnostics, source: source, shown: shown)
         }
+    }
+
+    /// A workflow's diagnostics as the failure a command exits 65 with: each located in `shown` (the file as
+    /// the user names it), rendered with its source line, then `last` (default: how many errors, where).
+    static func invalid(_ diagnostics: [Diagnostic], source: String, shown: String, last: String? = nil) -> CommandFailure {
+        let renamed = diagnostics.map { d -> Diagnostic in
+            var d = d
+            d.location.file = shown
+            return d
+        }
+        let errors = renamed.filter { $0.severity == .error }.count
+        let text = DiagnosticRenderer(sources: [shown: source]).render(renamed)
+            + (last ?? "flow: \(errors) error\(errors == 1 ? "" : "s") in \(shown)")
+        return CommandFailure(.invalidWorkflow, text)
     }
 
     /// Each `uses: workflow` task names, written out, a valid workflow of this project that declares the params
@@ -89,8 +95,7 @@ struct Project {
         var diagnostics: [Diagnostic] = []
         for (index, task) in workflow.tasks.enumerated() where task.uses == "workflow" {
             guard let value = task.with.first(where: { $0.name == "workflow" })?.value else { continue }
-            var location = value.location ?? task.location
-            location.file = shown
+            let location = value.location ?? task.location
             guard value.references.isEmpty else {
                 diagnostics.append(.error(at: location, "the workflow task '\(task.id)' runs is written out, not computed",
                                           notes: ["flow checks the child workflow (and that no cycle leads back here) before anything runs"]))
@@ -134,9 +139,7 @@ struct Project {
             }
         }
         guard !diagnostics.isEmpty else { return }
-        let errors = diagnostics.count
-        throw CommandFailure(.invalidWorkflow, DiagnosticRenderer(sources: [shown: workflow.source]).render(diagnostics)
-                             + "flow: \(errors) error\(errors == 1 ? "" : "s") in \(shown)")
+        throw Self.invalid(diagnostics, source: workflow.source, shown: shown)
     }
 
     /// `workflow` loaded again from the text it was loaded from, with the lists of its foreach tasks a run now
@@ -150,8 +153,8 @@ struct Project {
             return w
         case .failure(let diagnostics):
             let shown = Console.escaped(display(workflow.path))
-            throw CommandFailure(.invalidWorkflow, DiagnosticRenderer(sources: [shown: workflow.source]).render(diagnostics)
-                                 + "flow: the foreach lists of \(shown) make an invalid workflow")
+            throw Self.invalid(diagnostics, source: workflow.source, shown: shown,
+                               last: "flow: the foreach lists of \(shown) make an invalid workflow")
         }
     }
 

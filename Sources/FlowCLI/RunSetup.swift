@@ -42,10 +42,18 @@ struct RunSetup {
         return out
     }
 
+    /// The params as flow prints them: a secret param's value never.
+    var shownParams: [String: String] {
+        var shown = params
+        for name in workflow.secretParams where shown[name] != nil { shown[name] = "***" }
+        return shown
+    }
+
     /// `k=v, k2=v2` for the params that differ from the workflow's defaults, empty when none do.
     var nonDefaultParams: String {
-        params.keys.sorted().filter { params[$0] != workflow.paramDefaults[$0] }
-            .map { "\($0)=\(workflow.secretParams.contains($0) ? "***" : Console.shown(params[$0] ?? ""))" }.joined(separator: ", ")
+        let shown = shownParams
+        return params.keys.sorted().filter { params[$0] != workflow.paramDefaults[$0] }
+            .map { "\($0)=\(Console.shown(shown[$0] ?? ""))" }.joined(separator: ", ")
     }
 
     /// The run clock: `FLOW_NOW` (ISO 8601) when set, so runs are reproducible, else the real time.

@@ -92,7 +92,7 @@ struct StatusCommand: Subcommand {
             // A foreach task the run expanded is shown as its instances, in its place.
             order = order.flatMap { id -> [TaskID] in
                 guard states[id] == nil else { return [id] }
-                let instances = states.keys.filter { $0.rawValue.hasPrefix(id.rawValue + "[") }.sorted()
+                let instances = id.instances(among: states.keys)
                 return instances.isEmpty ? [id] : instances
             }
             if order.isEmpty { order = states.keys.sorted() }

@@ -136,7 +136,7 @@ package struct WebBackend: Sendable {
                 // A foreach task the run expanded is drawn as its instances, each with the task's needs.
                 var instances: [TaskID: [TaskID]] = [:]
                 for task in wf.tasks where task.foreach != nil && states[task.id] == nil {
-                    let ids = states.keys.filter { $0.rawValue.hasPrefix(task.id.rawValue + "[") }.sorted()
+                    let ids = task.id.instances(among: states.keys)
                     if !ids.isEmpty { instances[task.id] = ids }
                 }
                 for task in wf.tasks {

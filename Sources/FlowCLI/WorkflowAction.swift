@@ -74,16 +74,12 @@ final class WorkflowProcess: PreparedCommand {
     func conclude(_ exit: ProcessExit) -> Result<[String: String], TaskFailure> {
         // The child writes `run_id=N` here as soon as its run exists.
         var runID: RunID?
-        let fd = open(outputPath, O_RDONLY | O_CLOEXEC)
-        if fd >= 0 {
-            if let bytes = FileInput.readAll(fd, limit: 4096) {
-                for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where line.hasPrefix("run_id=") {
-                    runID = RunID(line.dropFirst(7))
-                }
+        if let bytes = try? ScratchFile.read(outputPath, limit: 4096) {
+            for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where line.hasPrefix("run_id=") {
+                runID = RunID(line.dropFirst(7))
             }
-            close(fd)
-            unlink(outputPath)
         }
+        unlink(outputPath)
         let which = runID.map { "workflow '\(child)' (run \($0))" } ?? "workflow '\(child)'"
         if let signal = exit.signal {
             return .failure(TaskFailure("\(which) was killed by \(ProcessExit.signalName(signal))", signal: signal))

@@ -50,6 +50,15 @@ package enum Reference: Sendable, Hashable, CustomStringConvertible {
 
     package var isTaskOutput: Bool { if case .taskOutput = self { true } else { false } }
 
+    /// The tasks whose outputs it reads.
+    package var outputTasks: [TaskID] {
+        switch self {
+        case .taskOutput(let task, _), .taskOutputs(let task): return [task]
+        case .instanceOutputs(_, let instances, _): return instances
+        default: return []
+        }
+    }
+
     /// Whether its value is known only once the run is under way (how upstream tasks ended), so a task that
     /// reads it is rendered when it starts, never ahead by the planner.
     package var readsRunProgress: Bool {

@@ -18,6 +18,15 @@ package struct TaskID: Sendable, Hashable, Comparable, CustomStringConvertible, 
         return String(rawValue[rawValue.index(after: open)..<rawValue.index(before: rawValue.endIndex)])
     }
 
+    /// Whether this is an instance of the matrix or foreach task `group`.
+    package func isInstance(of group: TaskID) -> Bool { rawValue.hasPrefix(group.rawValue + "[") }
+
+    /// The instances of this (matrix or foreach) task among `ids`, sorted: how a run's task states show a
+    /// task the workflow file names once.
+    package func instances(among ids: some Sequence<TaskID>) -> [TaskID] {
+        ids.filter { $0.isInstance(of: self) }.sorted()
+    }
+
     /// How output shows a task: a matrix instance as `backfill (symbol=MGC, tf=1m)`.
     package var displayName: String {
         guard rawValue.utf8.last == UInt8(ascii: "]"), let key = instanceKey, let open = rawValue.firstIndex(of: "[") else { return rawValue }

@@ -18,7 +18,8 @@ package struct Workflow: Sendable {
     package var schedule: Schedule?
     /// How much history `flow prune` and the scheduler keep.
     package var retention = Retention()
-    /// The text it was loaded from, so that a run expands its `foreach` tasks from the file it started with.
+    /// The text it was loaded from (line breaks as LF), so that a run expands its `foreach` tasks from the file
+    /// it started with.
     package var source: String = ""
     /// Tasks in file order; `index(of:)` finds one by id.
     package private(set) var tasks: [TaskSpec]
@@ -162,13 +163,7 @@ package struct TaskSpec: Sendable {
     package var outputDependencies: Set<TaskID> {
         var ids = Set<TaskID>()
         for template in templates {
-            for reference in template.references {
-                switch reference {
-                case .taskOutput(let task, _), .taskOutputs(let task): ids.insert(task)
-                case .instanceOutputs(_, let instances, _): ids.formUnion(instances)
-                default: break
-                }
-            }
+            for reference in template.references { ids.formUnion(reference.outputTasks) }
         }
         return ids
     }

@@ -121,7 +121,7 @@ package struct RunPlan: Sendable {
         statuses[index] = status
         var step = Step()
         let task = workflow.tasks[index]
-        if let group = task.group, task.groupMaxParallel != nil { runningInGroup[group, default: 1] -= 1 }
+        countRunning(task, -1)
         scope.taskStatuses[task.id] = status.rawValue
         scope.taskErrors[task.id] = error ?? ""
         switch status {
@@ -205,7 +205,7 @@ package struct RunPlan: Sendable {
                 continue
             }
             statuses[index] = .running
-            if let group = task.group, task.groupMaxParallel != nil { runningInGroup[group, default: 0] += 1 }
+            countRunning(task, 1)
             let number = execution.previousAttempts[index] + 1
             // The planner rendered and fingerprinted a task that no rerun upstream feeds: the same values.
             let rendered = execution.rendered[index] ?? RenderedTask(task, workflowEnv: workflow.env, scope: scope)
@@ -242,11 +242,17 @@ package struct RunPlan: Sendable {
         return status
     }
 
+    /// A bounded matrix or foreach instance started (+1) or ended or was taken back (-1).
+    private mutating func countRunning(_ task: TaskSpec, _ delta: Int) {
+        guard let group = task.group, task.groupMaxParallel != nil else { return }
+        runningInGroup[group, default: 0] += delta
+    }
+
     /// The starts of `step` were not recorded: they never ran, and nothing new starts.
     package mutating func unstart(_ starts: [Start], because error: String) {
         for start in starts {
             statuses[start.index] = .pending
-            if let group = start.task.group, start.task.groupMaxParallel != nil { runningInGroup[group, default: 1] -= 1 }
+            countRunning(start.task, -1)
         }
         running -= starts.count
         stop(internalError: error)

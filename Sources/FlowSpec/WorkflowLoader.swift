@@ -50,7 +50,7 @@ package struct WorkflowLoader: Sendable {
             return .failure([error.diagnostic])
         }
         var workflow = builder.build(root, defaultName: defaultName)
-        workflow?.source = original
+        workflow?.source = text
         if let workflow, builder.diagnostics.isEmpty {
             var validator = WorkflowValidator(workflow: workflow, actions: actions, references: builder.references,
                                               needLocations: builder.needLocations)

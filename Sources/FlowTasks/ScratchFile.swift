@@ -6,13 +6,13 @@ import Glibc
 /// The few file reads on a task's hot path, straight through the system calls: most tasks write neither
 /// `$FLOW_OUTPUT` nor `$FLOW_CHECKPOINT`, and finding that out should cost one failed open, not Foundation's
 /// machinery around it.
-enum ScratchFile {
+package enum ScratchFile {
     /// More than the allowed bytes were there to read.
-    struct TooLarge: Error { var limit: Int }
+    package struct TooLarge: Error { var limit: Int }
 
     /// The bytes of `path` from `offset` on; nil if the file does not exist. Past `limit` bytes, throws `TooLarge`
     /// without reading the rest.
-    static func read(_ path: String, from offset: UInt64 = 0, limit: Int = .max) throws -> [UInt8]? {
+    package static func read(_ path: String, from offset: UInt64 = 0, limit: Int = .max) throws -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             if errno == ENOENT { return nil }
