@@ -22,7 +22,9 @@ struct RunSecrets {
     static func load(for workflow: Workflow, projectDirectory: String, stateDirectory: String,
                      makeKey: Bool = true) throws(CommandFailure) -> RunSecrets {
         var secrets = RunSecrets()
-        secrets.withheld = Set(workflow.secrets)
+        let withheld = Set(workflow.secrets)
+        secrets.withheld = withheld
+        if !withheld.isEmpty { secrets.inherited = HostEnvironment.all.filter { !withheld.contains($0.key) } }
         secrets.secretParams = workflow.secretParams
         var fromFile: [String: String] = [:]
         if let envFile = workflow.envFile, !workflow.secrets.isEmpty {
@@ -39,10 +41,8 @@ struct RunSecrets {
         return secrets
     }
 
-    /// flow's environment as tasks inherit it.
-    var inherited: [String: String] {
-        withheld.isEmpty ? HostEnvironment.all : HostEnvironment.all.filter { !withheld.contains($0.key) }
-    }
+    /// flow's environment as tasks inherit it: without the withheld names (worked out once, in `load`).
+    private(set) var inherited = HostEnvironment.all
 
     /// What is masked in everything the run writes: every secret's value and every secret param's.
     func masker(params: [String: String]) -> SecretMasker {
